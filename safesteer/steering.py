@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
+from .judges import is_refusal
 from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_instruction_ids,
                               refusal_token_ids, generate, position_ids)
 from .packages import atomic_path
@@ -21,7 +22,7 @@ __all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'log1mexp', 'refusal_score_from_l
            'last_logits', 'refusal_scores', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
            'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'RefusalDirection',
-           'find_direction', 'SteeredTeacher', 'SystemPromptTeacher']
+           'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef']
 
 # %% ../nbs/02_steering.ipynb #c006
 def log1mexp(x:torch.Tensor) -> torch.Tensor:
@@ -351,3 +352,21 @@ class SystemPromptTeacher:
     def steering(self): return ExitStack()   # no intervention: the system prompt does the work
     def generate(self, tok, instructions:list[str], **kwargs) -> list[str]:
         return generate(self.model, tok, instructions, system=self.system, **kwargs)
+
+# %% ../nbs/02_steering.ipynb #c042
+def calibrate_coef(model, tok, direction:torch.Tensor, layer:int, # the selected direction and its block
+                   prompts:list[str],                             # harmless prompts not used for evaluation
+                   coefs:tuple=(1.0, 2.0, 2.5, 3.0, 3.5, 4.0),    # candidates, tried in increasing order
+                   target:float=0.9,                              # refusal rate to reach
+                   max_new_tokens:int=32, batch_size:int=32,
+                   judge=is_refusal,                              # reply -> bool
+                  ) -> tuple[float, list[dict]]:
+    "The smallest coefficient in `coefs` whose steered replies to `prompts` reach `target` refusals, and every try."
+    if not prompts: raise ValueError("calibrate_coef needs at least one prompt")
+    tries = []
+    for coef in sorted(coefs):
+        with add_direction(model, direction, layer, coef):
+            replies = generate(model, tok, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, progress=False)
+        tries.append(dict(coef=coef, refusal=sum(map(judge, replies)) / len(replies), example=replies[0]))
+        if tries[-1]['refusal'] >= target: return coef, tries
+    return max(tries, key=lambda t: t['refusal'])['coef'], tries
