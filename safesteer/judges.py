@@ -63,6 +63,9 @@ class Judge:
 
     @property
     def metric(self) -> str: return f'{self.measures}_rate'
+    def identity(self) -> dict:
+        "What the verdicts depend on besides the pairs judged: saved results are only reused under the same identity."
+        return dict(type=type(self).__name__, name=self.name, measures=self.measures)
     def __repr__(self): return f'{type(self).__name__}({self.name!r}, measures={self.measures!r})'
 
 def verdict_rate(verdicts:list[bool|None]) -> tuple[float, int]:
@@ -76,6 +79,7 @@ class KeywordJudge(Judge):
     def __init__(self, phrases:tuple=XSTEST_PHRASES, name:str='keyword_xstest'):
         self.phrases, self.name = tuple(p.lower() for p in phrases), name
     def judge(self, prompts, replies): return [is_refusal(r, self.phrases) for r in replies]
+    def identity(self) -> dict: return dict(super().identity(), phrases=list(self.phrases))
 
 XSTEST_JUDGE = KeywordJudge(XSTEST_PHRASES, 'keyword_xstest')
 JAILBREAKBENCH_JUDGE = KeywordJudge(JAILBREAKBENCH_PHRASES, 'keyword_jailbreakbench')
@@ -92,6 +96,9 @@ class LogitJudge(Judge):
                  name:str='logit'):
         self.model, self.tok, self.threshold, self.batch_size = model, tok, threshold, batch_size
         self.system, self.refusal_ids, self.name = system, refusal_ids, name
+
+    def identity(self) -> dict:
+        return dict(super().identity(), threshold=self.threshold, system=self.system, refusal_ids=self.refusal_ids)
 
     def scores(self, prompts:list[str]):
         "The refusal score of each prompt: [n] float64."
@@ -181,6 +188,11 @@ class ModelJudge(Judge):
         from safesteer.models import load_model
         model, tok = load_model(name_or_path or fmt.hub_id)
         return cls(model, tok, fmt, **kwargs)
+
+    def identity(self) -> dict:
+        from safesteer.models import model_fingerprint
+        return dict(super().identity(), format=self.fmt.name, max_reply_tokens=self.max_reply_tokens,
+                    model=model_fingerprint(self.model)['sha256'])
 
     def clip(self, reply:str) -> str:
         "`reply` cut to its first `max_reply_tokens` tokens."
