@@ -88,7 +88,8 @@ def write_manifest(folder:str|Path, source:str, **extra) -> Path:
     "Record the sha256 of every safetensors file of `folder` in its manifest, which `load_model` then checks."
     folder = Path(folder)
     files = {p.name: sha256_file(p) for p in sorted(folder.glob('*.safetensors'))}
-    (folder/MANIFEST).write_text(json.dumps({'source': source, **extra, 'safetensors_sha256': files}, indent=1))
+    with atomic_path(folder/MANIFEST) as tmp:
+        tmp.write_text(json.dumps({'source': source, **extra, 'safetensors_sha256': files}, indent=1))
     return folder/MANIFEST
 
 def verify_folder(folder:str|Path) -> Path:
