@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .data import DATASETS, load_prompts, load_capability, drop_overlap, subset, norm_text
 from .judges import Judge, LogitJudge, XSTEST_JUDGE
 from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
-from .packages import package_path, atomic_path, read_json, differences, sha256_file, ArtifactError
+from .packages import package_path, atomic_path, sha256_file, saved_or_computed, ArtifactError
 from .report import write_csv
 
 # %% auto #0
@@ -373,30 +373,15 @@ def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, 
     return _gsm8k(model, tok, name, bench, n, cfg, keys)
 
 def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
-    "Everything a benchmark's saved results depend on, as it reads back from JSON."
+    "Everything a benchmark's saved results depend on."
     local = [Path(p) for p in (path, None if bench.source in DATASETS else bench.source) if p is not None and Path(p).is_file()]
     held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
-    return json.loads(json.dumps(dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
-                                      config={k: v for k, v in asdict(cfg).items() if k != 'progress'},
-                                      exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
-                                      data={str(p): sha256_file(p) for p in local})))
+    return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
+                config={k: v for k, v in asdict(cfg).items() if k != 'progress'},
+                exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
+                data={str(p): sha256_file(p) for p in local})
 
-def _load_saved(file:Path, key:dict, overwrite:bool) -> dict|None:
-    "The saved results in `file` if their key is `key`; None to recompute; an error for another run's results."
-    if not file.exists(): return None
-    try: saved = read_json(file, 'saved evaluation result')
-    except ArtifactError:
-        if overwrite: return None
-        raise
-    if saved.get('key') == key: return saved
-    if overwrite: return None
-    diff = differences(saved.get('key', {}), key)
-    raise ArtifactError(f"{file} holds results of another run ({'; '.join(diff)}): pass overwrite=True to recompute "
-                        "them, or give another output_dir")
 
-def _save(file:Path, key:dict, rows:list, samples:list, seconds:float):
-    with atomic_path(file) as tmp:
-        tmp.write_text(json.dumps(dict(key=key, rows=rows, samples=samples, seconds=seconds), default=str) + '\n', encoding='utf-8')
 
 def evaluate(model, tok,
              benchmarks:dict,              # benchmark name (or local file) -> n items (None: all)
@@ -422,21 +407,20 @@ def evaluate(model, tok,
         name, bench = get_benchmark(key)
         keys, start = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time()
         use = judges + extra if bench.kind in ('safety', 'over_refusal') else []
-        if output_dir is not None:
-            file, saved_key = Path(output_dir)/f'{name}.json', _saved_key(fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name))
-            if saved := _load_saved(file, saved_key, overwrite):
-                result.rows += saved['rows']; result.samples[name] = saved['samples']
-                result.seconds[name] = saved['seconds']; result.resumed.append(name)
-                continue
-        try: rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys)
+        def run():
+            rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys)
+            return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
+        try:
+            if output_dir is None: done, reused = run(), False
+            else: done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', _saved_key(
+                      fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name)), run, 'saved evaluation result', overwrite)
         except Exception as e:
-            if on_error == 'raise': raise
+            if on_error == 'raise' or isinstance(e, ArtifactError): raise
             result.errors[name] = f'{type(e).__name__}: {e}'
             warnings.warn(f"benchmark {name} failed and is skipped: {result.errors[name]}")
             continue
-        result.rows += rows; result.samples[name] = samples
-        result.seconds[name] = round(time.time() - start, 1)
-        if output_dir is not None: _save(file, saved_key, rows, samples, result.seconds[name])
+        result.rows += done['rows']; result.samples[name] = done['samples']; result.seconds[name] = done['seconds']
+        if reused: result.resumed.append(name)
     return result
 
 # %% ../nbs/05_evaluate.ipynb #c034

@@ -10,7 +10,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'ArtifactError', 'read_json',
-           'read_safetensors', 'differences', 'PackageMissingError', 'fetch_wheel', 'package_path', 'open_package_file']
+           'read_safetensors', 'differences', 'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path',
+           'open_package_file']
 
 # %% ../nbs/00a_packages.ipynb #c006
 def cache_dir(*parts:str) -> Path:
@@ -95,7 +96,28 @@ def differences(saved:dict, current:dict, prefix:str='') -> list[str]:
         elif a != b: out.append(f'{prefix}{k}: saved {a!r}, now {b!r}')
     return out
 
-# %% ../nbs/00a_packages.ipynb #c019
+def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': ...}`
+                      key:dict,        # everything the value depends on (JSON-able)
+                      compute,         # () -> the value (JSON-able), called only when nothing usable is saved
+                      what:str='saved result', # named in errors
+                      overwrite:bool=False,    # recompute a value saved under another key, or a damaged file, instead of refusing
+                     ) -> tuple[object, bool]:
+    "A resumable stage: `(value, True)` if `path` holds a value saved under `key`, else `(compute(), False)` saved there atomically."
+    path, key = Path(path), json.loads(json.dumps(key))
+    if path.exists():
+        try: saved = read_json(path, what)
+        except ArtifactError:
+            if not overwrite: raise
+            saved = {}
+        if saved.get('key') == key: return saved['value'], True
+        if saved and not overwrite:
+            raise ArtifactError(f"{path} holds a {what} of another run ({'; '.join(differences(saved.get('key') or {}, key))}): "
+                                "pass overwrite=True to recompute it, or write to another folder")
+    value = compute()
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(dict(key=key, value=value), default=str) + '\n', encoding='utf-8')
+    return value, False
+
+# %% ../nbs/00a_packages.ipynb #c021
 class PackageMissingError(RuntimeError):
     "A pinned registry package is neither installed nor downloadable."
 
