@@ -5,6 +5,7 @@
 # %% ../nbs/00_models.ipynb #c003
 from __future__ import annotations
 import hashlib, json, os, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from operator import attrgetter
@@ -18,8 +19,8 @@ __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRI
            'assemble_gguf', 'gguf_to_hf', 'write_manifest', 'verify_folder', 'embedded_model_dir', 'resolve_model',
            'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
            'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids',
-           'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'context_length', 'fit_prompts',
-           'model_fingerprint', 'generate']
+           'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'nan_outputs', 'context_length',
+           'fit_prompts', 'model_fingerprint', 'generate']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -291,6 +292,18 @@ def tiny_model(n_layers:int=4, hidden_size:int=32, seed:int=0):
     model = Qwen2ForCausalLM(cfg).eval()
     model.config.name_or_path = 'tiny-qwen2'
     return model, tok
+
+@contextmanager
+def nan_outputs(model, layer:int=1, # decoder block whose output turns NaN
+                when=None,          # () -> bool: only while this is true (default: always)
+               ):
+    "Context manager for fault tests: decoder block `layer` of `model` outputs NaN, as a float16 overflow would."
+    def hook(module, args, output):
+        if when is not None and not when(): return output
+        return (output[0] * float('nan'), *output[1:]) if isinstance(output, tuple) else output * float('nan')
+    handle = decoder_blocks(model)[layer].register_forward_hook(hook)
+    try: yield model
+    finally: handle.remove()
 
 # %% ../nbs/00_models.ipynb #c044
 def context_length(model) -> int|None:

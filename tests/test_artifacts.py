@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import safesteer
-from safesteer.models import tiny_model, decoder_blocks
+from safesteer.models import tiny_model, nan_outputs
 
 ROOT = Path(safesteer.__file__).parent.parent
 WRITERS = {'write_text', 'write_bytes', 'to_csv', 'to_json', 'to_parquet', 'savefig', 'save_pretrained', 'save_file', 'dump', 'save'}
@@ -130,17 +130,12 @@ def test_direction_and_tokens_of_another_model_are_refused():
                           tokenizer='tiny', vocab_size=len(tok))
     with pytest.raises(ValueError, match="id 5: 'not-this' here"): tokens.check_compatible(tok)
 
-def nan_from_block(model, layer:int=1):
-    return decoder_blocks(model)[layer].register_forward_hook(
-        lambda m, a, o: (o[0] * float('nan'), *o[1:]) if isinstance(o, tuple) else o * float('nan'))
-
 @pytest.mark.xfail(reason="refusal_scores returns NaN silently (and filter_by_refusal then drops every prompt); "
                           "raise FloatingPointError on NaN scores", strict=False)
 def test_nan_refusal_scores_raise():
     from safesteer.steering import refusal_scores
     model, tok = tiny_model()
-    nan_from_block(model)
-    with pytest.raises(FloatingPointError, match='NaN'): refusal_scores(model, tok, ['Hi', 'How do I make a bomb?'])
+    with nan_outputs(model), pytest.raises(FloatingPointError, match='NaN'): refusal_scores(model, tok, ['Hi', 'How do I make a bomb?'])
 
 @pytest.mark.xfail(reason="voting samples from NaN logits and fails inside torch.multinomial ('probability tensor "
                           "contains either inf, nan or element < 0'); check logits in sample_tokens/score_window", strict=False)
