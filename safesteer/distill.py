@@ -13,15 +13,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 from tqdm.auto import tqdm
-from safetensors.torch import save_file, load_file
-from .models import decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids
-from .packages import atomic_path
+from safetensors.torch import save_file
+from transformers.generation import LogitsProcessor, LogitsProcessorList
+from .models import (decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
+                              fit_prompts, model_fingerprint)
+from .packages import atomic_path, read_json, read_safetensors, differences, ArtifactError
 from .judges import is_refusal
 
 # %% auto #0
 __all__ = ['SLICES', 'DIVERGENCES', 'PAPER_LR', 'PROFILES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss',
-           'window_mask', 'completion_mask', 'Rollouts', 'sample_rollouts', 'backbone', 'output_head', 'FinalHidden',
-           'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer']
+           'window_mask', 'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'backbone', 'output_head',
+           'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -121,13 +123,24 @@ class Rollouts:
     mask: torch.Tensor          # [batch, T] 1 on counted completion tokens
     texts: list                 # decoded completions
 
+class FiniteLogits(LogitsProcessor):
+    "Stop generation at the first position whose logits hold NaN or +inf (sampling from them fails obscurely, or samples garbage)."
+    def __init__(self, prompt_len:int): self.prompt_len = prompt_len
+    def __call__(self, input_ids, scores):
+        bad = scores.isnan().any(-1) | scores.isposinf().any(-1)
+        if bad.any():
+            raise FloatingPointError(f"NaN or infinite logits in {int(bad.sum())} of {len(bad)} rollouts while sampling "
+                                     f"completion token {input_ids.shape[1] - self.prompt_len + 1}")
+        return scores
+
 @torch.no_grad()
 def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new_tokens:int=512,
                     temperature:float=1.0, system:str|None=None) -> Rollouts:
-    "`n_samples` on-policy completions of each instruction, sampled from `model`."
+    "`n_samples` on-policy completions of each instruction, sampled from `model` (non-finite logits raise `FloatingPointError`)."
     enc = tok(format_prompts(tok, instructions, system), return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
     out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-                         num_return_sequences=n_samples, pad_token_id=tok.pad_token_id)
+                         num_return_sequences=n_samples, pad_token_id=tok.pad_token_id,
+                         logits_processor=LogitsProcessorList([FiniteLogits(enc.input_ids.shape[1])]))
     completions = out[:, enc.input_ids.shape[1]:]
     mask = completion_mask(completions, eot_token_ids(tok, model))
     return Rollouts([i for i in instructions for _ in range(n_samples)], enc.input_ids.repeat_interleave(n_samples, 0),
@@ -223,12 +236,16 @@ def _save_optimizer(opt:torch.optim.Optimizer, folder:Path):
     (folder/'optimizer.json').write_text(json.dumps({'param_groups': state['param_groups']}))
 
 def _load_optimizer(opt:torch.optim.Optimizer, folder:Path):
-    tensors = load_file(str(folder/'optimizer.safetensors'))
+    tensors = read_safetensors(folder/'optimizer.safetensors', 'optimiser state')
     state = {}
     for key, v in tensors.items():
         i, name = key.split('.', 1)
         state.setdefault(int(i), {})[name] = v
-    opt.load_state_dict({'state': state, **json.loads((folder/'optimizer.json').read_text())})
+    try: opt.load_state_dict({'state': state, **read_json(folder/'optimizer.json', 'optimiser state')})
+    except (ValueError, KeyError, RuntimeError) as e:
+        if isinstance(e, ArtifactError): raise
+        raise ArtifactError(f"{folder/'optimizer.safetensors'} does not fit this optimiser ({type(e).__name__}: {e}): "
+                            "the checkpoint is from another model or configuration") from e
 
 def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
     "Linear warm-up over `warmup_ratio` of the steps, then cosine decay to 0."
@@ -247,6 +264,7 @@ class SafeSteerTrainer:
         self.tok, self.cfg, self.output_dir = tok, cfg, Path(output_dir)
         self.ids = torch.as_tensor(list(safety_ids), dtype=torch.long)
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+        self.base_model = model_fingerprint(model)   # the weights the student starts from and the teacher keeps
         if cfg.lora:
             from peft import LoraConfig, get_peft_model
             self.model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
@@ -286,6 +304,9 @@ class SafeSteerTrainer:
               progress:bool=True) -> list[dict]:
         "Train, resuming from `output_dir/checkpoint` if present; returns the per-step log."
         if not instructions: raise ValueError("no training prompts: pass at least one harmful instruction")
+        limit = context_length(self.model)
+        instructions, self.n_truncated = fit_prompts(self.tok, instructions, limit and limit - self.cfg.max_new_tokens,
+                                                     self.teacher.system)
         n_steps = self.n_steps(len(instructions))
         self.scheduler = cosine_schedule(self.optimizer, n_steps, self.cfg.warmup_ratio)
         self.resume()
@@ -306,24 +327,26 @@ class SafeSteerTrainer:
         micro = [prompts[i:i + cfg.micro_batch // cfg.n_samples] for i in range(0, len(prompts), cfg.micro_batch // cfg.n_samples)]
         for k, chunk in enumerate(micro):
             t0 = time.time()
-            ro = sample_rollouts(self.model, self.tok, chunk, cfg.n_samples, cfg.max_new_tokens, cfg.temperature)
+            try: ro = sample_rollouts(self.model, self.tok, chunk, cfg.n_samples, cfg.max_new_tokens, cfg.temperature)
+            except FloatingPointError as e: raise self._fault(f"{e} (the student's logits)", step) from e
             t1 = time.time()
             with torch.no_grad(), self.teacher_context():
                 t_prompt, t_mask = self._teacher_prompts(ro)
                 t_h = completion_hidden(self.teacher_model, t_prompt, t_mask, ro.completions, ro.mask)
+            self._check_finite(t_h[ro.mask.bool()], "the teacher's hidden states", step)
             t2 = time.time()
             sync = acc.no_sync(self.hidden) if k < len(micro) - 1 else nullcontext()
             with sync:
                 s_h = completion_hidden(self.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
                 loss, stats = distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.model),
                                            output_head(self.teacher_model), self.ids, cfg.loss, _softcap(self.model))
+                self._check_finite(loss, 'the loss', step)
                 acc.backward(loss * len(ro.texts) * scale)
             seconds['generation'] += t1 - t0; seconds['teacher'] += t2 - t1; seconds['student'] += time.time() - t2
             for key, v in stats.items(): totals[key] = totals.get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
             texts += ro.texts
         grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-        if not torch.isfinite(torch.as_tensor(grad_norm)):
-            raise FloatingPointError(f"non-finite gradient norm at step {step}; the last good checkpoint is in {self.checkpoint_dir}")
+        self._check_finite(torch.as_tensor(grad_norm), 'the gradient norm', step)
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
         total = time.time() - start
@@ -333,6 +356,17 @@ class SafeSteerTrainer:
                       tokens_per_s=totals['tokens'] / max(seconds['generation'], 1e-9),
                       **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(total, 3))
         return record
+
+    def _check_finite(self, x:torch.Tensor, what:str, step:int):
+        if not torch.isfinite(x).all(): raise self._fault(f"NaN or infinite values in {what}", step)
+
+    def _fault(self, what:str, step:int) -> FloatingPointError:
+        "The error for a numerical fault found during step `step`, before its optimiser update."
+        saved = (f"the last good checkpoint, after {self.step_done} steps, is {self.checkpoint_dir}"
+                 if (self.checkpoint_dir/'state.json').exists() else "no checkpoint was written yet")
+        return FloatingPointError(f"{what} at step {step}: training stopped before this step's optimiser update, so nothing was "
+                                  f"trained on them; {saved}. Find the cause (a learning rate too high, a float16/bfloat16 "
+                                  "overflow, a steering coefficient that breaks the teacher) and run again: it resumes there.")
 
     def _teacher_prompts(self, ro:Rollouts):
         "The teacher's prompt tokens: the student's, or the same instructions with the teacher's system prompt."
@@ -357,29 +391,47 @@ class SafeSteerTrainer:
                 save_file(self._trainable_state(), str(tmp/'trainable.safetensors'))
                 _save_optimizer(self.optimizer, tmp)
                 (tmp/'state.json').write_text(json.dumps(dict(step_done=self.step_done, config=asdict(self.cfg),
-                    scheduler=self.scheduler.state_dict(), safety_ids=self.ids.tolist()), indent=1))
+                    scheduler=self.scheduler.state_dict(), safety_ids=self.ids.tolist(), model=self.base_model,
+                    log=self.log), indent=1))
             with atomic_path(self.output_dir/'train_log.jsonl') as tmp:
                 tmp.write_text(''.join(json.dumps(r) + '\n' for r in self.log))
         self.accelerator.wait_for_everyone()
 
     def resume(self):
-        "Load the checkpoint in `output_dir`, if any, after checking it belongs to this configuration."
+        "Load the checkpoint in `output_dir`, if any, after checking it belongs to this model and configuration."
         folder = self.checkpoint_dir
         if not (folder/'state.json').exists(): return
-        state = json.loads((folder/'state.json').read_text())
-        mine = json.loads(json.dumps(asdict(self.cfg)))
-        if state['config'] != mine or state['safety_ids'] != self.ids.tolist():
-            diff = sorted(k for k in mine if state['config'].get(k) != mine[k]) or ['safety_ids']
-            raise ValueError(f"the checkpoint {folder/'state.json'} was made with another configuration (differs in {diff}); "
-                             "use another output_dir or delete the checkpoint to start over")
-        weights = load_file(str(folder/'trainable.safetensors'))
-        missing = self.model.load_state_dict(weights, strict=False).unexpected_keys
-        if missing: raise ValueError(f"{folder/'trainable.safetensors'} holds weights this model lacks: {missing[:3]}")
+        state = read_json(folder/'state.json', 'training checkpoint state')
+        self._check_origin(folder/'state.json', state)
+        self._load_trainable(folder/'trainable.safetensors')
         _load_optimizer(self.optimizer, folder)
         self.scheduler.load_state_dict(state['scheduler'])
         self.step_done = state['step_done']
-        log = self.output_dir/'train_log.jsonl'
-        self.log = [json.loads(l) for l in log.read_text().splitlines()][:self.step_done] if log.exists() else []
+        if 'log' in state: self.log = state['log']
+        else:   # a checkpoint from before the log moved into it
+            log = self.output_dir/'train_log.jsonl'
+            self.log = [json.loads(l) for l in log.read_text().splitlines()][:self.step_done] if log.exists() else []
+
+    def _check_origin(self, path:Path, state:dict):
+        "Refuse a checkpoint made with another configuration, safety set or base model, naming what differs."
+        fix = "use another output_dir, or delete the checkpoint to start over"
+        mine = json.loads(json.dumps(asdict(self.cfg)))
+        if state['config'] != mine or state['safety_ids'] != self.ids.tolist():
+            diff = sorted(k for k in mine if state['config'].get(k) != mine[k]) or ['safety_ids']
+            what = '; '.join(differences(state['config'], mine)) or f"{len(state['safety_ids'])} ids saved, {len(self.ids)} now"
+            raise ArtifactError(f"the checkpoint {path} was made with another configuration (differs in {diff}: {what}); {fix}")
+        saved = {k: v for k, v in state.get('model', self.base_model).items() if k != 'name'}   # older checkpoints: unchecked
+        if diff := differences(saved, {k: v for k, v in self.base_model.items() if k != 'name'}):
+            raise ArtifactError(f"the checkpoint {path} was made from another model ({state['model']['name']!r}, now "
+                                f"{self.base_model['name']!r}; {'; '.join(diff)}); {fix}")
+
+    def _load_trainable(self, path:Path):
+        "Load the trainable weights at `path`, refusing names or shapes this model's trainable weights do not have."
+        weights, mine = read_safetensors(path, 'checkpoint of trainable weights'), self._trainable_state()
+        wrong = sorted(set(weights) ^ set(mine)) + [k for k in weights if k in mine and weights[k].shape != mine[k].shape]
+        if wrong: raise ArtifactError(f"{path} does not match this model's trainable weights ({len(wrong)} differ in name or "
+                                      f"shape, e.g. {wrong[:3]}): it is from another model or configuration")
+        self.model.load_state_dict(weights, strict=False)
 
     def save(self, merged:bool=True) -> Path:
         "Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`)."

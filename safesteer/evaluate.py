@@ -5,6 +5,7 @@
 # %% ../nbs/05_evaluate.ipynb #c003
 from __future__ import annotations
 import json, math, random, re, time, warnings
+from hashlib import sha256
 from dataclasses import dataclass, field, asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -12,10 +13,11 @@ import pandas as pd
 import torch
 import yaml
 from tqdm.auto import tqdm
-from .data import load_prompts, load_capability, drop_overlap, subset
+from .data import DATASETS, load_prompts, load_capability, drop_overlap, subset, norm_text
 from .judges import Judge, LogitJudge, XSTEST_JUDGE
-from .models import generate, position_ids
-from .packages import package_path, atomic_path
+from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
+from .packages import package_path, atomic_path, sha256_file, saved_or_computed, ArtifactError
+from .report import write_csv
 
 # %% auto #0
 __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAPABILITY', 'JAILBREAK_TEMPLATES',
@@ -209,8 +211,8 @@ def continuation_logprobs(model, tok, pairs:list[tuple[str, str]], # (context, c
                           batch_size:int=8,   # sequences per forward pass
                           progress:bool=False, # show a progress bar
                          ) -> list[tuple[float, int]]:
-    "Sum log-probability of each continuation given its context, and its number of tokens."
-    encoded = [encode_pair(tok, c, x) for c, x in pairs]
+    "Sum log-probability of each continuation given its context, and its number of tokens (too long: the context's start is cut)."
+    encoded = _fit_context([encode_pair(tok, c, x) for c, x in pairs], context_length(model))
     groups = {}   # model input -> [(pair index, continuation ids)]
     for i, (ctx, cont) in enumerate(encoded):
         if not ctx or not cont: raise ValueError(f"pair {i} has an empty context or continuation: {pairs[i]!r}")
@@ -231,6 +233,18 @@ def continuation_logprobs(model, tok, pairs:list[tuple[str, str]], # (context, c
             for i, cont in groups[s]:
                 target = torch.tensor(cont, device=logp.device)
                 out[i] = (logp[row, keep - len(cont):].gather(-1, target[:, None]).sum().item(), len(cont))
+                if not math.isfinite(out[i][0]):
+                    raise FloatingPointError(f"the log-probability of continuation {pairs[i][1]!r} (pair {i}) is {out[i][0]}: "
+                                             "the model's logits are not finite (a float16 overflow? a broken steering hook?)")
+    return out
+
+def _fit_context(encoded:list[tuple], limit:int|None) -> list[tuple]:
+    "(context, continuation) ids with the start of each context cut so the model's input fits in `limit` tokens (warns)."
+    if limit is None: return encoded
+    out = [(ctx[max(0, len(ctx) + len(cont) - 1 - limit):], cont) for ctx, cont in encoded]
+    if n := sum(len(a) < len(b) for (a, _), (b, _) in zip(out, encoded)):
+        warnings.warn(f"{n} of {len(encoded)} multiple-choice contexts are longer than the model's context of {limit} "
+                      "tokens; their start was cut")
     return out
 
 # %% ../nbs/05_evaluate.ipynb #c026
@@ -305,13 +319,20 @@ class EvalResult:
     rows: list = field(default_factory=list)      # one dict per (benchmark, metric), primary metric first
     samples: dict = field(default_factory=dict)   # benchmark -> per-item records
     errors: dict = field(default_factory=dict)    # benchmark -> error message (on_error='warn')
-    seconds: dict = field(default_factory=dict)   # benchmark -> wall-clock seconds
+    seconds: dict = field(default_factory=dict)   # benchmark -> wall-clock seconds (of the run that computed it)
+    resumed: list = field(default_factory=list)   # benchmarks read back from `output_dir` instead of computed
     def table(self) -> pd.DataFrame: return rows_frame(self.rows)
     def summary(self) -> dict: return summarise(self.rows)
 
+def _fit(model, tok, prompts:list[str], max_new_tokens:int, system) -> tuple[list[str], int]:
+    "`prompts` cut to fit the model's context with room for the reply, and how many were cut."
+    limit = context_length(model)
+    return fit_prompts(tok, prompts, None if limit is None else limit - max_new_tokens, system)
+
 def _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
     items = benchmark_prompts(key, n, cfg.seed, exclude, path, cfg.templates)
-    sent, asked = [r['prompt'] for r in items], [r['behavior'] for r in items]
+    sent, n_cut = _fit(model, tok, [r['prompt'] for r in items], cfg.max_new_tokens, cfg.system)
+    asked = [r['behavior'] for r in items]
     replies = generate(model, tok, sent, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
                        system=cfg.system, progress=cfg.progress)
     use = [j for j in judges if bench.kind == 'safety' or j.measures == 'refusal']
@@ -320,9 +341,9 @@ def _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
     for k, j in enumerate(use):
         verdicts[j.name] = j(sent) if not j.reads_replies else j(asked, replies)
         metric = j.metric if k == 0 else f'{j.metric}_{j.name}'
-        rows.append(proportion_row(verdicts[j.name], **keys, metric=metric, chance=float('nan')))
-    samples = [dict(r, reply=reply, **{f'verdict_{k}': v[i] for k, v in verdicts.items()})
-               for i, (r, reply) in enumerate(zip(items, replies))]
+        rows.append(proportion_row(verdicts[j.name], **keys, metric=metric, chance=float('nan'), truncated=n_cut))
+    samples = [dict(r, reply=reply, truncated=s != r['prompt'], **{f'verdict_{k}': v[i] for k, v in verdicts.items()})
+               for i, (r, s, reply) in enumerate(zip(items, sent, replies))]
     return rows, samples
 
 def _multiple_choice(model, tok, name, bench, n, cfg, keys):
@@ -336,12 +357,31 @@ def _multiple_choice(model, tok, name, bench, n, cfg, keys):
 
 def _gsm8k(model, tok, name, bench, n, cfg, keys):
     items = load_capability(bench.source, n, cfg.seed)
-    replies = generate(model, tok, [GSM8K_INSTRUCTION.format(question=it['question']) for it in items],
-                       max_new_tokens=cfg.gsm8k_max_new_tokens, batch_size=cfg.batch_size, system=cfg.system, progress=cfg.progress)
+    sent, n_cut = _fit(model, tok, [GSM8K_INSTRUCTION.format(question=it['question']) for it in items],
+                       cfg.gsm8k_max_new_tokens, cfg.system)
+    replies = generate(model, tok, sent, max_new_tokens=cfg.gsm8k_max_new_tokens, batch_size=cfg.batch_size,
+                       system=cfg.system, progress=cfg.progress)
     correct = [gsm8k_correct(r, it['answer']) for r, it in zip(replies, items)]
     samples = [dict(question=it['question'], gold=it['answer'], reply=r, pred=extract_answer(r), correct=c)
                for it, r, c in zip(items, replies, correct)]
-    return [proportion_row(correct, **keys, metric='exact_match', chance=float('nan'))], samples
+    return [proportion_row(correct, **keys, metric='exact_match', chance=float('nan'), truncated=n_cut)], samples
+
+def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
+    "Rows and samples of one benchmark."
+    if bench.kind in ('safety', 'over_refusal'): return _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys)
+    if bench.kind == 'multiple_choice': return _multiple_choice(model, tok, name, bench, n, cfg, keys)
+    return _gsm8k(model, tok, name, bench, n, cfg, keys)
+
+def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
+    "Everything a benchmark's saved results depend on."
+    local = [Path(p) for p in (path, None if bench.source in DATASETS else bench.source) if p is not None and Path(p).is_file()]
+    held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
+    return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
+                config={k: v for k, v in asdict(cfg).items() if k != 'progress'},
+                exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
+                data={str(p): sha256_file(p) for p in local})
+
+
 
 def evaluate(model, tok,
              benchmarks:dict,              # benchmark name (or local file) -> n items (None: all)
@@ -352,6 +392,8 @@ def evaluate(model, tok,
              model_name:str='',            # the model's name in the results (default: its config's name_or_path)
              method:str='base',            # the method's name in the results (base, steered, safesteer, ...)
              on_error:str='raise',         # 'raise', or 'warn': record the error and go on with the next benchmark
+             output_dir:str|Path|None=None, # save each finished benchmark here, and reuse what an earlier run saved
+             overwrite:bool=False,         # recompute saved results made with another key (else: refuse them)
             ) -> EvalResult:
     "Run `benchmarks` on `model` and return result rows with standard errors and per-item samples."
     cfg, paths = cfg or EvalConfig(), paths or {}
@@ -359,22 +401,26 @@ def evaluate(model, tok,
     judges = list(judges or [XSTEST_JUDGE])
     extra = [LogitJudge(model, tok, batch_size=cfg.mc_batch_size, system=cfg.system)] if cfg.logit_judge else []
     model_name = model_name or str(getattr(model.config, 'name_or_path', '') or type(model).__name__)
+    fingerprint = model_fingerprint(model) if output_dir is not None else None
     result = EvalResult()
     for key, n in benchmarks.items():
         name, bench = get_benchmark(key)
         keys, start = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time()
+        use = judges + extra if bench.kind in ('safety', 'over_refusal') else []
+        def run():
+            rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys)
+            return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
         try:
-            if bench.kind in ('safety', 'over_refusal'):
-                rows, samples = _safety(model, tok, key, name, bench, n, cfg, judges + extra, exclude, paths.get(name), keys)
-            elif bench.kind == 'multiple_choice': rows, samples = _multiple_choice(model, tok, name, bench, n, cfg, keys)
-            else: rows, samples = _gsm8k(model, tok, name, bench, n, cfg, keys)
+            if output_dir is None: done, reused = run(), False
+            else: done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', _saved_key(
+                      fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name)), run, 'saved evaluation result', overwrite)
         except Exception as e:
-            if on_error == 'raise': raise
+            if on_error == 'raise' or isinstance(e, ArtifactError): raise
             result.errors[name] = f'{type(e).__name__}: {e}'
             warnings.warn(f"benchmark {name} failed and is skipped: {result.errors[name]}")
             continue
-        result.rows += rows; result.samples[name] = samples
-        result.seconds[name] = round(time.time() - start, 1)
+        result.rows += done['rows']; result.samples[name] = done['samples']; result.seconds[name] = done['seconds']
+        if reused: result.resumed.append(name)
     return result
 
 # %% ../nbs/05_evaluate.ipynb #c034
@@ -401,8 +447,7 @@ def summarise(rows) -> dict:
 
 def write_rows(path:str|Path, rows) -> Path:
     "Write result rows as CSV, atomically."
-    with atomic_path(path) as tmp: rows_frame(rows).to_csv(tmp, index=False)
-    return Path(path)
+    return write_csv(path, rows_frame(rows))
 
 def write_samples(path:str|Path, samples:dict) -> Path:
     "Write per-item samples as JSON Lines (one record per item, with its benchmark), atomically."

@@ -4,21 +4,23 @@
 
 # %% ../nbs/00_models.ipynb #c003
 from __future__ import annotations
-import json, os, warnings
+import hashlib, json, os, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from operator import attrgetter
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .packages import cache_dir, atomic_path, open_package_file, sha256_file, ChecksumError
+from .packages import cache_dir, atomic_path, open_package_file, sha256_file, verify_sha256, read_json, ChecksumError
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRINGS', 'CHATML_TEMPLATE', 'EmbeddedModel',
-           'assemble_gguf', 'gguf_to_hf', 'verify_folder', 'embedded_model_dir', 'resolve_model', 'load_model',
-           'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts', 'tokenize_prompts',
-           'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids', 'unwrap_model',
-           'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'generate']
+           'assemble_gguf', 'gguf_to_hf', 'write_manifest', 'verify_folder', 'embedded_model_dir', 'resolve_model',
+           'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
+           'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids',
+           'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'nan_outputs', 'context_length',
+           'fit_prompts', 'model_fingerprint', 'generate']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -53,8 +55,7 @@ def assemble_gguf(name:str) -> Path:
     "The GGUF file of embedded model `name`, assembled from its registry chunks into the cache and verified by sha256."
     spec = EMBEDDED[name]
     target = cache_dir('gguf')/f'{name}.gguf'
-    if target.exists() and target.stat().st_size == spec.size: return target
-    import hashlib
+    if target.exists() and target.stat().st_size == spec.size: return verify_sha256(target, spec.sha256)
     digest = hashlib.sha256()
     with atomic_path(target) as tmp, open(tmp, 'wb') as out:
         for package, version, member in tqdm(spec.chunks, desc=f'assembling {name}'):
@@ -81,16 +82,24 @@ def gguf_to_hf(gguf:str|Path, out:str|Path, source:str='') -> Path:
     with atomic_path(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
-        files = {p.name: sha256_file(p) for p in sorted(tmp.glob('*.safetensors'))}
-        (tmp/MANIFEST).write_text(json.dumps({'source': source or str(gguf), 'gguf_sha256': sha256_file(gguf),
-                                              'safetensors_sha256': files}, indent=1))
+        write_manifest(tmp, source or str(gguf), gguf_sha256=sha256_file(gguf))
     return Path(out)
+
+def write_manifest(folder:str|Path, source:str, **extra) -> Path:
+    "Record the sha256 of every safetensors file of `folder` in its manifest, which `load_model` then checks."
+    folder = Path(folder)
+    files = {p.name: sha256_file(p) for p in sorted(folder.glob('*.safetensors'))}
+    with atomic_path(folder/MANIFEST) as tmp:
+        tmp.write_text(json.dumps({'source': source, **extra, 'safetensors_sha256': files}, indent=1))
+    return folder/MANIFEST
 
 def verify_folder(folder:str|Path) -> Path:
     "Check the safetensors files of a cached folder against its manifest; raise `ChecksumError` on any mismatch."
     folder = Path(folder)
-    manifest = json.loads((folder/MANIFEST).read_text())
+    manifest = read_json(folder/MANIFEST, 'safesteer weight manifest')
     for fname, expected in manifest['safetensors_sha256'].items():
+        if not (folder/fname).is_file():
+            raise ChecksumError(f"{folder/fname} is listed in {folder/MANIFEST} but missing. Delete {folder} to rebuild it.")
         got = sha256_file(folder/fname)
         if got != expected:
             raise ChecksumError(f"checksum mismatch for {folder/fname}: expected sha256 {expected}, got {got}. "
@@ -109,6 +118,8 @@ def _default_device() -> str: return 'cuda' if torch.cuda.is_available() else 'c
 def _default_dtype(device) -> torch.dtype:
     return torch.bfloat16 if str(device).startswith('cuda') else torch.float32
 
+_PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.pkl', '.pickle', '.ckpt')
+
 def resolve_model(name_or_path:str) -> tuple[str, dict]:
     "Where `name_or_path` points: a local folder to read offline, or a hub id, and the extra `from_pretrained` arguments."
     if name_or_path in EMBEDDED: return str(embedded_model_dir(name_or_path)), {}
@@ -119,8 +130,11 @@ def resolve_model(name_or_path:str) -> tuple[str, dict]:
         return str(folder), {}
     if path.is_dir():
         if not any(path.glob('*.safetensors')) and not (path/'model.safetensors.index.json').exists():
-            raise FileNotFoundError(f"{path} holds no .safetensors weights; safesteer does not load pickled "
-                                    "checkpoints. Convert it with `model.save_pretrained(folder, safe_serialization=True)`.")
+            pickled = sorted(p.name for p in path.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+            found = f"only pickled weights ({', '.join(pickled)}), which can run arbitrary code when loaded" if pickled else 'no weights'
+            raise FileNotFoundError(f"{path} holds {found}: safesteer reads weights from .safetensors or .gguf files only "
+                                    "and does not load pickled checkpoints. Convert it once, where you trust the file, with "
+                                    "`model.save_pretrained(folder, safe_serialization=True)`.")
         return str(path), {'local_files_only': True}
     if '/' not in name_or_path or path.exists() or name_or_path.startswith(('.', '~')):
         raise ValueError(f"unknown model {name_or_path!r}: not an embedded model, a local folder or a .gguf file. "
@@ -279,7 +293,69 @@ def tiny_model(n_layers:int=4, hidden_size:int=32, seed:int=0):
     model.config.name_or_path = 'tiny-qwen2'
     return model, tok
 
-# %% ../nbs/00_models.ipynb #c040
+@contextmanager
+def nan_outputs(model, layer:int=1, # decoder block whose output turns NaN
+                when=None,          # () -> bool: only while this is true (default: always)
+               ):
+    "Context manager for fault tests: decoder block `layer` of `model` outputs NaN, as a float16 overflow would."
+    def hook(module, args, output):
+        if when is not None and not when(): return output
+        return (output[0] * float('nan'), *output[1:]) if isinstance(output, tuple) else output * float('nan')
+    handle = decoder_blocks(model)[layer].register_forward_hook(hook)
+    try: yield model
+    finally: handle.remove()
+
+# %% ../nbs/00_models.ipynb #c044
+def context_length(model) -> int|None:
+    "The longest sequence `model` was built for (`max_position_embeddings` or its equivalent), or None if unknown."
+    cfg = unwrap_model(model).config
+    cfg = cfg.get_text_config() if hasattr(cfg, 'get_text_config') else cfg
+    for name in ('max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length'):
+        if isinstance(getattr(cfg, name, None), int): return getattr(cfg, name)
+    return None
+
+def _prompt_lengths(tokenizer, instructions:list[str], system:str|None) -> list[int]:
+    return [len(ids) for ids in tokenizer(format_prompts(tokenizer, instructions, system), add_special_tokens=False).input_ids]
+
+def _cut(tokenizer, instruction:str, excess:int, max_tokens:int, system:str|None) -> str:
+    "`instruction` cut at its end until its chat-formatted prompt fits in `max_tokens` tokens."
+    ids = tokenizer(instruction, add_special_tokens=False).input_ids
+    keep = len(ids) - excess
+    while keep > 0:
+        text = tokenizer.decode(ids[:keep])
+        if _prompt_lengths(tokenizer, [text], system)[0] <= max_tokens: return text
+        keep -= 1   # the cut re-tokenized into more tokens
+    raise ValueError(f"the chat template alone takes more than {max_tokens} tokens, the room left in the context: "
+                     "use a model with a longer context or fewer new tokens")
+
+def fit_prompts(tokenizer, instructions:list[str],
+                max_tokens:int|None,     # longest chat-formatted prompt allowed, in tokens (None: no limit)
+                system:str|None=None,    # the system prompt the prompts are formatted with
+               ) -> tuple[list[str], int]:
+    "The instructions, each cut at its end where its chat-formatted prompt is longer than `max_tokens`, and how many were cut."
+    if max_tokens is None or not instructions: return list(instructions), 0
+    if max_tokens < 1: raise ValueError(f"no room for a prompt: max_tokens={max_tokens}. Generate fewer new tokens.")
+    lengths, out = _prompt_lengths(tokenizer, instructions, system), list(instructions)
+    long = [i for i, n in enumerate(lengths) if n > max_tokens]
+    for i in long: out[i] = _cut(tokenizer, instructions[i], lengths[i] - max_tokens, max_tokens, system)
+    if long:
+        warnings.warn(f"{len(long)} of {len(instructions)} prompts are longer than {max_tokens} tokens (the longest has "
+                      f"{max(lengths)}); their instructions were cut at the end to fit the model's context")
+    return out, len(long)
+
+# %% ../nbs/00_models.ipynb #c048
+def model_fingerprint(model, sample:int=256) -> dict:
+    "Name, architecture, size, dtype and a sha256 over `sample` strided values of every parameter of `model`."
+    base, digest, n_params = unwrap_model(model), hashlib.sha256(), 0
+    for name, p in base.named_parameters():
+        flat = p.detach().reshape(-1)
+        digest.update(f'{name}{tuple(p.shape)}{p.dtype}'.encode())
+        digest.update(flat[::max(1, flat.numel() // sample)][:sample].float().cpu().numpy().tobytes())
+        n_params += p.numel()
+    return dict(name=str(getattr(base.config, 'name_or_path', '')), model_type=getattr(base.config, 'model_type', ''),
+                n_params=n_params, dtype=str(next(base.parameters()).dtype), sha256=digest.hexdigest()[:16])
+
+# %% ../nbs/00_models.ipynb #c051
 @torch.no_grad()
 def generate(model, tokenizer, instructions:list[str], # user instructions, formatted with the chat template
              max_new_tokens:int=64,   # reply length limit
@@ -289,7 +365,9 @@ def generate(model, tokenizer, instructions:list[str], # user instructions, form
              temperature:float=1.0,   # sampling temperature when `do_sample`
              progress:bool=True,      # show a progress bar
             ) -> list[str]:
-    "The model's reply to each instruction."
+    "The model's reply to each instruction (an instruction too long for the context is cut, with a warning)."
+    limit = context_length(model)
+    instructions, _ = fit_prompts(tokenizer, instructions, None if limit is None else limit - max_new_tokens, system)
     prompts = format_prompts(tokenizer, instructions, system)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     replies = [None]*len(prompts)

@@ -4,13 +4,14 @@
 
 # %% ../nbs/00a_packages.ipynb #c003
 from __future__ import annotations
-import hashlib, os, re, shutil, subprocess, sys, tempfile, zipfile
+import hashlib, json, os, re, shutil, subprocess, sys, tempfile, zipfile
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'PackageMissingError',
-           'fetch_wheel', 'package_path', 'open_package_file']
+__all__ = ['cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'ArtifactError', 'read_json',
+           'read_safetensors', 'differences', 'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path',
+           'open_package_file']
 
 # %% ../nbs/00a_packages.ipynb #c006
 def cache_dir(*parts:str) -> Path:
@@ -61,6 +62,62 @@ class _AtomicPath:
         shutil.rmtree(self.tmp.parent, ignore_errors=True)
 
 # %% ../nbs/00a_packages.ipynb #c015
+class ArtifactError(ValueError):
+    "An artifact file is corrupt or truncated, or was made for another model or configuration."
+
+def _missing(path:Path, what:str) -> FileNotFoundError:
+    return FileNotFoundError(f"{path} is missing: expected a {what} there. Make it first, or check the path.")
+
+def _corrupt(path:Path, what:str, e:Exception) -> ArtifactError:
+    return ArtifactError(f"{path} is not a readable {what} ({type(e).__name__}: {e}). The file is corrupt or truncated "
+                         "(a copy cut short, a full disk, or an edit by hand): delete it and make it again.")
+
+def read_json(path:str|Path, what:str='JSON file'):
+    "The parsed JSON at `path`; `FileNotFoundError` or `ArtifactError` naming the file if it is missing or unreadable."
+    path = Path(path)
+    if not path.is_file(): raise _missing(path, what)
+    try: return json.loads(path.read_text(encoding='utf-8'))
+    except ValueError as e: raise _corrupt(path, what, e) from e   # JSONDecodeError and UnicodeDecodeError are ValueErrors
+
+def read_safetensors(path:str|Path, what:str='safetensors file') -> dict:
+    "The tensors of the safetensors file at `path`, with the same errors as `read_json`."
+    from safetensors.torch import load_file
+    path = Path(path)
+    if not path.is_file(): raise _missing(path, what)
+    try: return load_file(str(path))
+    except Exception as e: raise _corrupt(path, what, e) from e   # SafetensorError is no subclass of anything narrower
+
+def differences(saved:dict, current:dict, prefix:str='') -> list[str]:
+    "`'key: saved A, now B'` for every (nested) key whose value differs between two JSON-like dicts."
+    out = []
+    for k in sorted(set(saved) | set(current), key=str):
+        a, b = saved.get(k, '<absent>'), current.get(k, '<absent>')
+        if isinstance(a, dict) and isinstance(b, dict): out += differences(a, b, f'{prefix}{k}.')
+        elif a != b: out.append(f'{prefix}{k}: saved {a!r}, now {b!r}')
+    return out
+
+def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': ...}`
+                      key:dict,        # everything the value depends on (JSON-able)
+                      compute,         # () -> the value (JSON-able), called only when nothing usable is saved
+                      what:str='saved result', # named in errors
+                      overwrite:bool=False,    # recompute a value saved under another key, or a damaged file, instead of refusing
+                     ) -> tuple[object, bool]:
+    "A resumable stage: `(value, True)` if `path` holds a value saved under `key`, else `(compute(), False)` saved there atomically."
+    path, key = Path(path), json.loads(json.dumps(key))
+    if path.exists():
+        try: saved = read_json(path, what)
+        except ArtifactError:
+            if not overwrite: raise
+            saved = {}
+        if saved.get('key') == key: return saved['value'], True
+        if saved and not overwrite:
+            raise ArtifactError(f"{path} holds a {what} of another run ({'; '.join(differences(saved.get('key') or {}, key))}): "
+                                "pass overwrite=True to recompute it, or write to another folder")
+    value = compute()
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(dict(key=key, value=value), default=str) + '\n', encoding='utf-8')
+    return value, False
+
+# %% ../nbs/00a_packages.ipynb #c021
 class PackageMissingError(RuntimeError):
     "A pinned registry package is neither installed nor downloadable."
 

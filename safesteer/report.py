@@ -9,7 +9,7 @@ from pathlib import Path
 from .packages import atomic_path
 
 # %% auto #0
-__all__ = ['model_slug', 'artifact_path', 'write_json', 'markdown_table']
+__all__ = ['model_slug', 'artifact_path', 'write_json', 'write_text', 'write_csv', 'save_figure', 'markdown_table']
 
 # %% ../nbs/01b_report.ipynb #c005
 def model_slug(name:str) -> str:
@@ -24,7 +24,21 @@ def artifact_path(folder:str|Path, notebook:str, model:str, what:str) -> Path:
 
 def write_json(path:str|Path, obj) -> Path:
     "Write `obj` as indented JSON, atomically."
-    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1, default=float) + '\n')
+    return write_text(path, json.dumps(obj, indent=1, default=float) + '\n')
+
+def write_text(path:str|Path, text:str) -> Path:
+    "Write `text` as UTF-8, atomically."
+    with atomic_path(path) as tmp: tmp.write_text(text, encoding='utf-8')
+    return Path(path)
+
+def write_csv(path:str|Path, frame) -> Path:
+    "Write a DataFrame as CSV without its index, atomically."
+    with atomic_path(path) as tmp: frame.to_csv(tmp, index=False)
+    return Path(path)
+
+def save_figure(fig, path:str|Path, dpi:int=120) -> Path:
+    "Save a matplotlib figure (format from the suffix), atomically."
+    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi)
     return Path(path)
 
 def markdown_table(rows:list[dict]|object, floatfmt:str='.3f') -> str:
