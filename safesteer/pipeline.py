@@ -457,7 +457,7 @@ class Pipeline:
         "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
         return sorted(self.figures.glob(f'*__{model_slug(self.model_name)}__*.json'))
 
-# %% ../nbs/08_pipeline.ipynb #c034
+# %% ../nbs/08_pipeline.ipynb #c035
 DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
@@ -491,7 +491,7 @@ def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Pa
     else: params['profile'] = 'tiny'
     return {k: v for k, v in params.items() if declared is None or k in declared}
 
-# %% ../nbs/08_pipeline.ipynb #c036
+# %% ../nbs/08_pipeline.ipynb #c037
 def find_notebooks(nbs_dir:str|Path|None=None) -> Path:
     "The folder of the experiment notebooks: `nbs_dir`, else `./nbs` or `.`, else the `nbs/` of the checkout safesteer was installed from."
     import safesteer
