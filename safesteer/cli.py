@@ -96,9 +96,10 @@ def _direction_args(p):
 
 def direction(args):
     "Find (or read back) the direction and say where it is."
-    pipe = _pipeline(args)
-    if args.coef is not None: pipe.settings.direction = {**pipe.settings.direction, 'coef': args.coef}
+    pipe = _pipeline(args, **({'direction': dict(coef=args.coef)} if args.coef is not None else {}))
     found = pipe.direction(force=args.force)
+    if args.coef is not None and args.coef != found.coef:
+        print(f"note: the saved direction steers with coef {found.coef}; add --force to find it again with coef {args.coef}")
     print(f"refusal direction of {args.model}: layer {found.layer}, position {found.position}, coef {found.coef}, "
           f"|r| = {found.direction.norm():.3f}\n  saved in {pipe.out('02_steering', 'direction')}")
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-from .models import load_model, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks, DEFAULT_MODEL
+from .models import load_model, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
@@ -65,11 +64,11 @@ TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.
 (`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
 
 def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSettings:
-    "The settings of `profile` for `model_name` (with its tuned selection settings), with `overrides`."
+    "The settings of `profile` for `model_name` (with its tuned selection settings), with `overrides` (`direction` is merged)."
     if profile not in PRESETS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PRESETS)}")
     base = copy.deepcopy(PRESETS[profile])   # callers may change the dicts of their copy
     tuned = {} if profile == 'tiny' else TUNED_DIRECTION.get(model_name, {})
-    return replace(base, direction={**base.direction, **tuned}, **overrides)
+    return replace(base, direction={**base.direction, **tuned, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
 N_STEERING = (128, 32)   # AdvBench prompts reserved for the direction: train, validation
@@ -300,15 +299,15 @@ class Pipeline:
         self._loaded, self._direction, self._tokens, self._done = None, None, None, {}
 
     # -- the model --------------------------------------------------------------------------------------------
+    def _subject(self):
+        if self._loaded is None: self._loaded = load_subject(self.model_name)
+        return self._loaded
     @property
     def model(self):
         "The base model, loaded on first use; never trained in place."
-        if self._loaded is None: self._loaded = load_subject(self.model_name)
-        return self._loaded[0]
+        return self._subject()[0]
     @property
-    def tok(self):
-        if self._loaded is None: self._loaded = load_subject(self.model_name)
-        return self._loaded[1]
+    def tok(self): return self._subject()[1]
 
     def out(self, notebook:str, what:str) -> Path: return artifact_path(self.figures, notebook, self.model_name, what)
 
