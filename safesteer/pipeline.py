@@ -209,6 +209,7 @@ class SFTTrainer(SafeSteerTrainer):
         "Generate the targets (once), then train like the distillation trainer."
         saved = self.teacher_replies(instructions, progress)
         self.replies, self.targets_seconds = saved['replies'], saved['seconds']
+        self.target_refusal = sum(is_refusal(self.replies[i]) for i in instructions) / len(instructions)
         return super().train(instructions, stop_after, progress)
 
     def target_batch(self, prompts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -411,8 +412,9 @@ class Pipeline:
         log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
         trainer.save()
         seconds = sum(r['seconds'] for r in log) + getattr(trainer, 'targets_seconds', 0.0)
-        return trainer, dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'],
-                             output_dir=str(output_dir))
+        record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
+        if m.train == 'sft': record['target_refusal'] = trainer.target_refusal   # how many of the teacher's replies refuse
+        return trainer, record
 
     # -- evaluation -------------------------------------------------------------------------------------------
     def eval_config(self, **overrides) -> EvalConfig:
