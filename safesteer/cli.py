@@ -5,9 +5,11 @@
 # %% ../nbs/09_cli.ipynb #c003
 from __future__ import annotations
 import argparse, sys, time
+from pathlib import Path
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'subcommand', 'build_parser', 'main', 'demo']
+__all__ = ['USER_ERRORS', 'subcommand', 'build_parser', 'main', 'demo', 'parse_sizes', 'direction', 'tokens', 'align', 'evaluate',
+           'reproduce']
 
 # %% ../nbs/09_cli.ipynb #c005
 _SUBCOMMANDS = {}
@@ -57,3 +59,121 @@ def demo(args):
         for instruction, reply in zip(instructions, generate(model, tok, instructions, max_new_tokens=args.max_new_tokens)):
             print(f'\n[{kind}] {instruction}\n  -> {reply.strip()!r}')
     print(f'\ndone in {time.time()-start:.1f}s')
+
+# %% ../nbs/09_cli.ipynb #c009
+def _stage_args(p):
+    "Arguments every stage takes: the model, the profile, the figures folder and the seed."
+    p.add_argument('--model', default='qwen2.5-coder-0.5b-instruct',
+                   help="embedded name, local folder, .gguf file, hub id, or 'tiny' (a random in-process model, for tests)")
+    p.add_argument('--profile', default=None, choices=('tiny', 'cpu', 'paper'),
+                   help="sizes of every stage: tiny (tests; default for --model tiny), cpu (embedded models on a CPU; default otherwise), paper (the paper, on a GPU)")
+    p.add_argument('--figures-dir', default='figures', help='folder of the direction, safety tokens and results, read and written')
+    p.add_argument('--seed', type=int, default=0, help='seed of prompt splits, sampling, training and evaluation subsamples')
+
+def _pipeline(args, **overrides):
+    "The `Pipeline` of the parsed arguments, with settings overrides."
+    from safesteer.pipeline import Pipeline, pipeline_settings
+    profile = args.profile or ('tiny' if args.model == 'tiny' else 'cpu')
+    return Pipeline(args.model, profile, args.figures_dir, settings=pipeline_settings(profile, args.model, seed=args.seed, **overrides))
+
+def parse_sizes(text:str) -> dict:
+    "`'advbench=24,mmlu=60,gsm8k=all'` as `{'advbench': 24, 'mmlu': 60, 'gsm8k': None}`."
+    sizes = {}
+    for item in filter(None, (t.strip() for t in text.split(','))):
+        name, _, n = item.partition('=')
+        if not n or not (n == 'all' or n.isdigit()):
+            raise ValueError(f"cannot read {item!r}: write benchmark=N or benchmark=all, e.g. advbench=24,mmlu=60")
+        sizes[name.strip()] = None if n == 'all' else int(n)
+    return sizes
+
+# %% ../nbs/09_cli.ipynb #c011
+@subcommand('direction', 'Find the refusal direction of a model (section 3.1) and save it under the figures folder.')
+def _direction_args(p):
+    _stage_args(p)
+    p.add_argument('--coef', type=float, default=None, help="steering coefficient of the teacher (default: the paper's 1.0, or the model's tuned one)")
+    p.add_argument('--force', action='store_true', help='find the direction again even if the figures folder holds one')
+    p.set_defaults(func=direction)
+
+def direction(args):
+    "Find (or read back) the direction and say where it is."
+    pipe = _pipeline(args, **({'direction': dict(coef=args.coef)} if args.coef is not None else {}))
+    found = pipe.direction(force=args.force)
+    if args.coef is not None and args.coef != found.coef:
+        print(f"note: the saved direction steers with coef {found.coef}; add --force to find it again with coef {args.coef}")
+    print(f"refusal direction of {args.model}: layer {found.layer}, position {found.position}, coef {found.coef}, "
+          f"|r| = {found.direction.norm():.3f}\n  saved in {pipe.out('02_steering', 'direction')}")
+
+@subcommand('tokens', 'Mine the safety tokens of a model (section 3.2) with its steered teacher (finding the direction first if needed).')
+def _tokens_args(p):
+    _stage_args(p)
+    p.add_argument('--force', action='store_true', help='mine the tokens again even if the figures folder holds them')
+    p.set_defaults(func=tokens)
+
+def tokens(args):
+    "Mine (or read back) the safety tokens and show the first ones."
+    pipe = _pipeline(args)
+    st = pipe.tokens(force=args.force)
+    print(f"{len(st)} safety tokens of {args.model}: {st.strings[:20]}\n  saved in {pipe.out('03_voting', 'tokens.json')}")
+
+@subcommand('align', 'Align a model: direction and safety tokens (reused when present), training, and the aligned model folder.')
+def _align_args(p):
+    _stage_args(p)
+    p.add_argument('--method', default='safesteer', help='safesteer, or a trained baseline: sft, opd_full, opd_renorm, system_prompt_teacher')
+    p.add_argument('--output-dir', default=None, help='training folder (checkpoints, log, adapter/, merged/); default runs/<model>/align-<method>')
+    p.add_argument('--n-prompts', type=int, default=None, help="harmful training prompts (default: the profile's; 100 for cpu and paper)")
+    p.set_defaults(func=align)
+
+def align(args):
+    "Train the method (resuming an interrupted run in the same folder) and say where the aligned model is."
+    from safesteer.report import model_slug
+    output = Path(args.output_dir or Path('runs')/model_slug(args.model)/f'align-{args.method}')
+    _, record = _pipeline(args).align(args.method, output, n_prompts=args.n_prompts)
+    print(f"aligned {args.model} with {args.method}: {record['steps']} steps on {record['n_train_prompts']} prompts in "
+          f"{record['train_seconds']:.0f}s\n  aligned model: {output/'merged'} (safesteer evaluate --model {output/'merged'})")
+
+@subcommand('evaluate', "Evaluate a model or an aligned folder on the profile's safety, over-refusal and capability benchmarks.")
+def _evaluate_args(p):
+    _stage_args(p)
+    p.add_argument('--method', default='base', help='label of the model in the results (base, safesteer, ...)')
+    p.add_argument('--steer', action='store_true', help='evaluate under the steered teacher: inference-time steering with the direction')
+    p.add_argument('--benchmarks', default='', help="benchmark sizes replacing the profile's, e.g. advbench=24,mmlu=60,gsm8k=all")
+    p.add_argument('--output', default=None, help='summary JSON (rows also as CSV beside it); default <figures-dir>/evaluate__<model>__<method>.json')
+    p.set_defaults(func=evaluate)
+
+def evaluate(args):
+    "Evaluate, write the summary JSON and the rows CSV, and print the headline numbers."
+    from safesteer.pipeline import nan_to_none
+    from safesteer.evaluate import write_rows
+    from safesteer.report import artifact_path, write_json
+    pipe = _pipeline(args, **({'benchmarks': parse_sizes(args.benchmarks)} if args.benchmarks else {}))
+    result = pipe.assess(pipe.model, args.method, steer=args.steer)
+    output = Path(args.output or artifact_path(args.figures_dir, 'evaluate', args.model, f'{args.method}.json'))
+    write_json(output, nan_to_none(dict(model=args.model, method=args.method, profile=pipe.profile, steered=args.steer, **result)))
+    write_rows(output.with_suffix('.csv'), result['rows'])
+    for key in ('safety_mean', 'over_refusal', 'capability_mean'):
+        print(f"{key:>16}: {result[key]:.3f} ± {result[key + '_stderr']:.3f}")
+    print(f"  results in {output} and {output.with_suffix('.csv')}")
+
+# %% ../nbs/09_cli.ipynb #c013
+@subcommand('reproduce', "Regenerate the paper's figures and tables: run the experiment notebooks for each model with papermill.")
+def _reproduce_args(p):
+    p.add_argument('--notebooks', nargs='+', default=None,
+                   help='experiment notebooks to run, in order; default 06_baselines 07_ablations (02_steering ... 05_evaluate also run)')
+    p.add_argument('--models', nargs='+', default=None,
+                   help="models to run them for; default qwen2.5-coder-0.5b-instruct smollm2-135m-instruct ('tiny': the random test model)")
+    p.add_argument('--profile', default='cpu', choices=('tiny', 'cpu', 'paper'),
+                   help="run sizes: cpu (two CPU cores), paper (the paper, on a GPU), tiny (the notebooks' test defaults)")
+    p.add_argument('--figures-dir', default='figures', help='figures, tables and summaries')
+    p.add_argument('--runs-dir', default='runs', help='executed notebooks (runs/<notebook>/<model>.ipynb), run records, trained models')
+    p.add_argument('--force', action='store_true', help='run again what finished before with the same parameters')
+    p.add_argument('--nbs-dir', default=None, help="the notebooks' folder (default: ./nbs, or the nbs/ of the checkout safesteer is installed from)")
+    p.set_defaults(func=reproduce)
+
+def reproduce(args) -> int:
+    "Run the driver; 1 if any (notebook, model) failed."
+    from safesteer.pipeline import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
+    start = time.time()
+    report = run_all(args.notebooks or DEFAULT_NOTEBOOKS, args.models or REAL_MODELS, args.profile, args.figures_dir,
+                     args.runs_dir, args.force, args.nbs_dir)
+    print(f"done in {time.time() - start:.0f}s: {len(report['ran'])} ran, {len(report['skipped'])} skipped, {len(report['failed'])} failed")
+    return 1 if report['failed'] else 0
