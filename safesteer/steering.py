@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from safetensors.torch import save_file, load_file
+from safetensors.torch import save_file
 from .judges import is_refusal
 from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_instruction_ids,
-                              refusal_token_ids, generate, position_ids)
-from .packages import atomic_path
+                              refusal_token_ids, generate, position_ids, fit_prompts, context_length)
+from .packages import atomic_path, read_json, read_safetensors, ArtifactError
 
 # %% auto #0
 __all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'log1mexp', 'refusal_score_from_logits', 'batches', 'common_prefix_len',
@@ -53,6 +53,7 @@ def common_prefix_len(seqs:list[list[int]], keep:int=1) -> int:
 def last_logits(model, tok, instructions:list[str], batch_size:int=32, system:str|None=None,
                 during_batches=nullcontext, keep:int=1) -> torch.Tensor:
     "Next-token logits at the last prompt position, float32 on the CPU: [n, vocab]. The last `keep` tokens are never shared."
+    instructions, _ = fit_prompts(tok, instructions, context_length(model), system)
     ids = [tok(p, add_special_tokens=False).input_ids for p in format_prompts(tok, instructions, system)]
     n_prefix = common_prefix_len(ids, keep)
     prefix = torch.tensor([ids[0][:n_prefix]], device=model.device)
@@ -83,7 +84,11 @@ def refusal_scores(model, tok, instructions:list[str], refusal_ids:list[int]|Non
                    batch_size:int=32, system:str|None=None) -> torch.Tensor:
     "Refusal score of each instruction: [n], float64."
     ids = refusal_ids if refusal_ids is not None else refusal_token_ids(tok)
-    return refusal_score_from_logits(last_logits(model, tok, instructions, batch_size, system), ids)
+    scores = refusal_score_from_logits(last_logits(model, tok, instructions, batch_size, system), ids)
+    if scores.isnan().any():
+        raise FloatingPointError(f"{int(scores.isnan().sum())} of {len(scores)} refusal scores are NaN: the model's logits "
+                                 "overflow (try dtype=torch.float32 or bfloat16 instead of float16)")
+    return scores
 
 # %% ../nbs/02_steering.ipynb #c013
 def _hidden(args, kwargs): return args[0] if args else kwargs['hidden_states']
@@ -249,12 +254,14 @@ class RefusalDirection:
     n_layers: int             # decoder blocks of that model
     candidates: list = field(default_factory=list)  # per candidate: layer, position, scores, dropped_by
     meta: dict = field(default_factory=dict)         # prompt counts, config, timings
+    source = None                                    # the folder it was loaded from, for error messages
 
     def check_compatible(self, model):
         "Fail clearly if `model` has another hidden size or number of blocks."
         d, n = model.config.hidden_size, len(decoder_blocks(model))
         if (d, n) != (self.direction.numel(), self.n_layers):
-            raise ValueError(f"this direction belongs to {self.model} (hidden size {self.direction.numel()}, "
+            where = f" ({self.source})" if self.source else ''
+            raise ArtifactError(f"this direction{where} belongs to {self.model} (hidden size {self.direction.numel()}, "
                              f"{self.n_layers} blocks) but the model has hidden size {d} and {n} blocks: "
                              "compute a direction for this model with find_direction")
         return self
@@ -272,10 +279,13 @@ class RefusalDirection:
     def load(cls, folder:str|Path) -> RefusalDirection:
         "Read a direction saved with `save`."
         folder = Path(folder)
-        for name in ('direction.safetensors', 'direction.json'):
-            if not (folder/name).exists(): raise FileNotFoundError(f"{folder/name} is missing: is {folder} a saved direction?")
-        meta = json.loads((folder/'direction.json').read_text())
-        return cls(direction=load_file(str(folder/'direction.safetensors'))['direction'], **meta)
+        meta = read_json(folder/'direction.json', 'refusal-direction metadata file (direction.json)')
+        tensors = read_safetensors(folder/'direction.safetensors', 'refusal direction (direction.safetensors)')
+        try: found = cls(direction=tensors['direction'], **meta)
+        except (KeyError, TypeError) as e:
+            raise ArtifactError(f"{folder} is not a refusal direction saved by RefusalDirection.save ({e})") from e
+        found.source = str(folder)
+        return found
 
 # %% ../nbs/02_steering.ipynb #c032
 def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str],

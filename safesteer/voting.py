@@ -9,14 +9,14 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
-from .models import tokenize_prompts, eot_token_ids, position_ids
+from .models import tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
 from .steering import batches
-from .packages import atomic_path
+from .packages import atomic_path, read_json, ArtifactError
 
 # %% auto #0
 __all__ = ['PAPER_DEFAULTS', 'DEFAULT_FAMILY', 'model_family', 'paper_defaults', 'VotingConfig', 'valid_positions',
-           'banned_token_mask', 'top_k_mask', 'rank_order', 'Selection', 'select_dense', 'TokenVoter', 'sample_tokens',
-           'score_window', 'VoteRun', 'collect_votes', 'mine_safety_tokens', 'SafetyTokens']
+           'banned_token_mask', 'top_k_mask', 'rank_order', 'Selection', 'select_dense', 'TokenVoter', 'check_finite',
+           'sample_tokens', 'score_window', 'VoteRun', 'collect_votes', 'mine_safety_tokens', 'SafetyTokens']
 
 # %% ../nbs/03_voting.ipynb #c006
 PAPER_DEFAULTS = {'llama': dict(horizon=5, min_steered_prob=1e-7),   # Llama-3-8B, Llama-3.2-3B
@@ -226,6 +226,12 @@ class TokenVoter:
         return _finish(cfg, votes_hv, score, prob_s, prob_b, out, n_valid, int(floor.sum()), n_rescored)
 
 # %% ../nbs/03_voting.ipynb #c029
+def check_finite(x:torch.Tensor, what:str):
+    "Raise `FloatingPointError` if `x` holds NaN or infinity (-inf log-probabilities are fine)."
+    if x.isnan().any() or x.isposinf().any():
+        raise FloatingPointError(f"NaN or inf in the {what}: the steered model's activations overflow. Use a smaller "
+                                 "steering coefficient, or float32/bfloat16 instead of float16")
+
 @torch.no_grad()
 def sample_tokens(model, input_ids:torch.Tensor, # [B, L] left-padded prompts
                   attention_mask:torch.Tensor,   # [B, L]
@@ -240,6 +246,7 @@ def sample_tokens(model, input_ids:torch.Tensor, # [B, L] left-padded prompts
     out = model(input_ids=input_ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
     for step in range(n_new):
         logits = out.logits[:, -1].float()
+        check_finite(logits, f'logits at sampling step {step}')
         if len(suppress_ids): logits[:, list(suppress_ids)] = float('-inf')
         if temperature == 0: nxt = logits.argmax(-1)
         else: nxt = torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator).squeeze(-1)
@@ -318,6 +325,8 @@ def collect_votes(teacher, tokenizer, prompts:list[str], # user instructions (th
     if H < cfg.horizon: raise ValueError(f"horizon={H} is shorter than cfg.horizon={cfg.horizon}")
     eot = eot_token_ids(tokenizer, model)
     gen = torch.Generator(device=model.device).manual_seed(cfg.seed)
+    limit = context_length(model)
+    prompts, _ = fit_prompts(tokenizer, prompts, None if limit is None else limit - (H - 1))
     rows = [p for p in prompts for _ in range(cfg.n_samples)]   # prompt-major, as in the reference
     voter, kept = None, []
     for chunk in tqdm(list(batches(rows, cfg.batch_size)), desc='voting', disable=not progress):
@@ -325,6 +334,7 @@ def collect_votes(teacher, tokenizer, prompts:list[str], # user instructions (th
         with teacher.steering():
             ids, mask = sample_tokens(model, enc.input_ids, enc.attention_mask, H - 1, gen, cfg.temperature, eot)
         logp_s, logp_b = score_window(teacher, ids, mask, H)
+        check_finite(logp_s, "steered model's log-probabilities"); check_finite(logp_b, "base model's log-probabilities")
         if voter is None:
             voter = TokenVoter(banned_token_mask(tokenizer, logp_s.shape[-1], cfg.exclude_special), eot, H, cfg.n_candidates)
         voter.update(logp_s, logp_b)
@@ -355,6 +365,7 @@ class SafetyTokens:
     params: dict = field(default_factory=dict)   # the VotingConfig used, horizon, teacher layer and coef, n_prompts
     stats: dict = field(default_factory=dict)    # valid positions, banned ids, rescored positions, seconds
     format: int = 1
+    source = None   # the file it was loaded from, for error messages
 
     def __len__(self): return len(self.ids)
     def tensor(self, device=None) -> torch.Tensor: return torch.tensor(self.ids, dtype=torch.long, device=device)
@@ -377,21 +388,25 @@ class SafetyTokens:
     def load(cls, path:str|Path) -> SafetyTokens:
         "Read a set written by `save`."
         path = Path(path)
-        if not path.exists(): raise FileNotFoundError(f"{path} does not exist: mine the safety tokens first (nbs/03_voting.ipynb)")
-        data = json.loads(path.read_text(encoding='utf-8'))
-        if data.get('format') != 1: raise ValueError(f"{path} is not a safety-token file of format 1 (format={data.get('format')!r})")
-        return cls(**data)
+        data = read_json(path, 'safety-token set (mine it with nbs/03_voting.ipynb)')
+        if not isinstance(data, dict) or data.get('format') != 1:
+            raise ArtifactError(f"{path} is not a safety-token file of format 1")
+        try: tokens = cls(**data)
+        except TypeError as e: raise ArtifactError(f"{path} is not a safety-token file written by SafetyTokens.save ({e})") from e
+        tokens.source = str(path)
+        return tokens
 
     def check_compatible(self, tokenizer) -> SafetyTokens:
         "Fail clearly unless `tokenizer` has the vocabulary size and the strings for these ids that the set was built with."
         name = getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__
+        these = f"these safety tokens ({self.source})" if self.source else "these safety tokens"
         if len(tokenizer) != self.vocab_size:
-            raise ValueError(f"these safety tokens were built for tokenizer {self.tokenizer!r} with {self.vocab_size} tokens, "
+            raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r} with {self.vocab_size} tokens, "
                              f"but {name!r} has {len(tokenizer)}: mine them again for this model (mine_safety_tokens)")
         got = tokenizer.convert_ids_to_tokens(self.ids)
         diff = [(i, a, b) for i, a, b in zip(self.ids, self.tokens, got) if a != b]
         if diff:
             shown = ', '.join(f"id {i}: {a!r} here, {b!r} in the tokenizer" for i, a, b in diff[:3])
-            raise ValueError(f"these safety tokens were built for tokenizer {self.tokenizer!r}, whose strings differ from "
+            raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r}, whose strings differ from "
                              f"{name!r} for {len(diff)} of {len(self.ids)} ids ({shown}): mine them again for this model")
         return self

@@ -1,8 +1,4 @@
-"""Artifacts across sections: every writer is atomic, and a damaged or foreign artifact is refused with its file named.
-
-The tests marked xfail describe what the steering (02) and voting (03) notebooks still lack; they pass once
-`RefusalDirection.load` and `SafetyTokens.load` read through `safesteer.packages.read_json`/`read_safetensors`,
-record the file they came from in their compatibility errors, and the score paths check for NaN."""
+"""Artifacts across sections: every writer is atomic, and a damaged or foreign artifact is refused with its file named."""
 import ast, json, re
 from pathlib import Path
 import pytest
@@ -58,10 +54,8 @@ def experiment_cells(notebook:Path) -> list[str]:
     start = next((i for i, c in enumerate(cells) if 'parameters' in c.get('metadata', {}).get('tags', [])), len(cells))
     return [''.join(c['source']) for c in cells[start:] if c['cell_type'] == 'code']
 
-NOT_YET = pytest.mark.xfail(reason="writes figures/tables with to_csv/savefig/write_text; use safesteer.report.write_csv, "
-                                   "save_figure and write_text", strict=False)
 
-@pytest.mark.parametrize('notebook', [pytest.param('02_steering', marks=NOT_YET), pytest.param('03_voting', marks=NOT_YET),
+@pytest.mark.parametrize('notebook', ['02_steering', '03_voting',
                                       '04_distill', '05_evaluate'])
 def test_experiment_notebooks_write_artifacts_atomically(notebook):
     direct = [line.strip() for cell in experiment_cells(ROOT/'nbs'/f'{notebook}.ipynb') for line in cell.splitlines() if DIRECT.search(line)]
@@ -69,9 +63,6 @@ def test_experiment_notebooks_write_artifacts_atomically(notebook):
 
 # --- the steering and voting artifacts ---------------------------------------------------------------------------
 
-LOADERS_MISS_FILE = pytest.mark.xfail(reason="RefusalDirection.load / SafetyTokens.load parse with json.loads and "
-                                             "safetensors.load_file directly; read through packages.read_json/read_safetensors",
-                                      strict=False)
 
 def saved_direction(folder:Path, n_layers:int=4):
     from safesteer.steering import RefusalDirection
@@ -88,7 +79,6 @@ def saved_tokens(path:Path):
 def cut_half(path:Path): b = path.read_bytes(); path.write_bytes(b[:len(b) // 2])
 def garbage(path:Path): path.write_bytes(bytes(range(256)) * 2)
 
-@LOADERS_MISS_FILE
 @pytest.mark.parametrize('member', ['direction.safetensors', 'direction.json'])
 @pytest.mark.parametrize('damage', [cut_half, garbage])
 def test_damaged_direction_is_refused_naming_the_file(tmp_path, member, damage):
@@ -97,7 +87,6 @@ def test_damaged_direction_is_refused_naming_the_file(tmp_path, member, damage):
     damage(folder/member)
     with pytest.raises(ValueError, match=re.escape(str(folder/member))): RefusalDirection.load(folder)
 
-@LOADERS_MISS_FILE
 @pytest.mark.parametrize('damage', [cut_half, garbage])
 def test_damaged_safety_tokens_are_refused_naming_the_file(tmp_path, damage):
     from safesteer.voting import SafetyTokens
@@ -105,8 +94,6 @@ def test_damaged_safety_tokens_are_refused_naming_the_file(tmp_path, damage):
     damage(path)
     with pytest.raises(ValueError, match=re.escape(str(path))): SafetyTokens.load(path)
 
-@pytest.mark.xfail(reason="check_compatible does not know the file the artifact was loaded from; keep it (e.g. a `source` "
-                          "field set by load) and name it in the error", strict=False)
 def test_direction_and_tokens_of_another_model_are_refused_naming_the_file(tmp_path):
     from safesteer.steering import RefusalDirection
     from safesteer.voting import SafetyTokens
@@ -130,15 +117,11 @@ def test_direction_and_tokens_of_another_model_are_refused():
                           tokenizer='tiny', vocab_size=len(tok))
     with pytest.raises(ValueError, match="id 5: 'not-this' here"): tokens.check_compatible(tok)
 
-@pytest.mark.xfail(reason="refusal_scores returns NaN silently (and filter_by_refusal then drops every prompt); "
-                          "raise FloatingPointError on NaN scores", strict=False)
 def test_nan_refusal_scores_raise():
     from safesteer.steering import refusal_scores
     model, tok = tiny_model()
     with nan_outputs(model), pytest.raises(FloatingPointError, match='NaN'): refusal_scores(model, tok, ['Hi', 'How do I make a bomb?'])
 
-@pytest.mark.xfail(reason="voting samples from NaN logits and fails inside torch.multinomial ('probability tensor "
-                          "contains either inf, nan or element < 0'); check logits in sample_tokens/score_window", strict=False)
 def test_nan_in_voting_raises_clearly():
     from safesteer.steering import SteeredTeacher
     from safesteer.voting import mine_safety_tokens, VotingConfig
