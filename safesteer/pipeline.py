@@ -59,9 +59,9 @@ PRESETS = {
 }
 "Stage settings of each profile; training settings are `safesteer.distill.PROFILES` of the same name."
 
-TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2)}
-"""Selection settings with which `02_steering` found a direction where the paper's (coef 1.0, KL 0.1) find none
-(`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
+TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2, calibration_coefs='2,2.5,3,3.5,4')}
+"""Selection settings with which `02_steering` found a direction where the paper's (coef 1.0, KL 0.1) find none, and
+the teacher coefficients its calibration tries (`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
 
 def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSettings:
     "The settings of `profile` for `model_name` (with its tuned selection settings), with `overrides` (`direction` is merged)."
@@ -462,8 +462,8 @@ class Pipeline:
 DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
-_STEERING = dict(n_train=128, n_val=32, n_eval=64, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
-                 coef=1.0, max_new_tokens=64)
+_STEERING = dict(n_train=128, n_val=32, n_eval=32, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
+                 coef=1.0, calibration_coefs='', max_new_tokens=64)
 _VOTING = dict(n_train=128, n_prompts=32, M=8, filter_prompts=True)
 _ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
 NOTEBOOK_PARAMETERS = {
