@@ -21,12 +21,12 @@ from .evaluate import EvalConfig, evaluate, primary_rows
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'TUNED_DIRECTION', 'N_STEERING', 'N_BUDGET', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'DEFAULT_NOTEBOOKS',
-           'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits',
-           'training_prompts', 'held_out_prompts', 'config_hash', 'nan_to_none', 'find_summary', 'headline',
-           'headline_table', 'with_stderr', 'Method', 'method_spec', 'sequence_nll', 'SFTTrainer', 'prompt_states',
-           'pca_basis', 'project', 'relative_shift', 'load_subject', 'direction_id', 'Pipeline', 'notebook_parameters',
-           'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
+__all__ = ['PRESETS', 'TUNED_DIRECTION', 'CALIBRATION_COEFS', 'N_STEERING', 'N_BUDGET', 'HEADLINE', 'METHODS', 'TRAINED_METHODS',
+           'DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings', 'pipeline_settings',
+           'advbench_splits', 'training_prompts', 'held_out_prompts', 'config_hash', 'nan_to_none', 'find_summary',
+           'headline', 'headline_table', 'with_stderr', 'Method', 'method_spec', 'sequence_nll', 'SFTTrainer',
+           'prompt_states', 'pca_basis', 'project', 'relative_shift', 'load_subject', 'direction_id', 'Pipeline',
+           'notebook_parameters', 'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -59,7 +59,8 @@ PRESETS = {
 }
 "Stage settings of each profile; training settings are `safesteer.distill.PROFILES` of the same name."
 
-TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2, calibration_coefs='2,2.5,3,3.5,4')}
+TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2)}
+CALIBRATION_COEFS = '2,2.5,3,3.5,4'   # teacher coefficients `02_steering` tries for a model with tuned settings
 """Selection settings with which `02_steering` found a direction where the paper's (coef 1.0, KL 0.1) find none, and
 the teacher coefficients its calibration tries (`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
 
@@ -488,7 +489,8 @@ def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Pa
                   output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
     if model != 'tiny':
         params.update(NOTEBOOK_PARAMETERS[profile].get(notebook, {}))
-        if notebook == '02_steering': params.update(TUNED_DIRECTION.get(model, {}))
+        if notebook == '02_steering' and model in TUNED_DIRECTION:
+            params.update(TUNED_DIRECTION[model], calibration_coefs=CALIBRATION_COEFS)
     else: params['profile'] = 'tiny'
     return {k: v for k, v in params.items() if declared is None or k in declared}
 
