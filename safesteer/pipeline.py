@@ -14,7 +14,7 @@ from .models import load_model, tiny_model, generate, tokenize_prompts, position
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
-                                find_direction, refusal_scores, filter_by_refusal, batches)
+                                find_direction, calibrate_coef, refusal_scores, filter_by_refusal, batches)
 from .voting import VotingConfig, SafetyTokens, collect_votes
 from .distill import LossConfig, SafeSteerTrainer, profile_config, completion_hidden, output_head
 from .evaluate import EvalConfig, evaluate, primary_rows
@@ -35,6 +35,8 @@ class PipelineSettings:
     n_direction_train: int = 128     # harmful and harmless prompts each for the difference of means (paper: 128)
     n_direction_val: int = 32        # harmful and harmless validation prompts each (paper: 32); the harmless ones are voted on
     direction: dict = field(default_factory=dict)   # DirectionConfig overrides (default: the paper's filters)
+    calibration_coefs: tuple = ()    # teacher coefficients to calibrate over (empty: the selection's `coef`, as in the paper)
+    target_refusal: float = 0.9      # calibration keeps the smallest coefficient reaching this harmless refusal rate
     filter_vote_prompts: bool = True # vote only on harmless prompts the base model does not refuse (reference code)
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
     benchmarks: dict = field(default_factory=dict)  # benchmark -> items evaluated (None: all)
@@ -69,7 +71,9 @@ def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSe
     if profile not in PRESETS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PRESETS)}")
     base = copy.deepcopy(PRESETS[profile])   # callers may change the dicts of their copy
     tuned = {} if profile == 'tiny' else TUNED_DIRECTION.get(model_name, {})
-    return replace(base, direction={**base.direction, **tuned, **overrides.pop('direction', {})}, **overrides)
+    calibration = tuple(float(c) for c in CALIBRATION_COEFS.split(',')) if tuned else ()
+    return replace(base, direction={**base.direction, **tuned, **overrides.pop('direction', {})},
+                   **{'calibration_coefs': calibration, **overrides})
 
 # %% ../nbs/08_pipeline.ipynb #c009
 N_STEERING = (128, 32)   # AdvBench prompts reserved for the direction: train, validation
@@ -332,6 +336,10 @@ class Pipeline:
             cfg = DirectionConfig(**self.settings.direction)
             found = find_direction(self.model, self.tok, p['harmful_train'], p['harmless_train'], p['harmful_val'], p['harmless_val'],
                                    cfg, progress=self.progress)
+            if self.settings.calibration_coefs:
+                found.coef, tries = calibrate_coef(self.model, self.tok, found.direction, found.layer, p['harmless_val'],
+                                                   self.settings.calibration_coefs, self.settings.target_refusal)
+                found.meta['calibration'] = dict(target=self.settings.target_refusal, tries=tries)
             found.save(path)
         self._direction = found
         return found
