@@ -56,7 +56,7 @@ def experiment_cells(notebook:Path) -> list[str]:
 
 
 @pytest.mark.parametrize('notebook', ['02_steering', '03_voting',
-                                      '04_distill', '05_evaluate'])
+                                      '04_distill', '05_evaluate', '06_baselines', '07_ablations'])
 def test_experiment_notebooks_write_artifacts_atomically(notebook):
     direct = [line.strip() for cell in experiment_cells(ROOT/'nbs'/f'{notebook}.ipynb') for line in cell.splitlines() if DIRECT.search(line)]
     assert not direct, direct
