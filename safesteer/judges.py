@@ -106,12 +106,7 @@ class LogitJudge(Judge):
         return refusal_scores(self.model, self.tok, prompts, self.refusal_ids, self.batch_size, self.system)
 
     def judge(self, prompts, replies=None):
-        scores = self.scores(prompts)
-        nan = scores.isnan()
-        if nan.any():   # NaN > threshold is False: it would count silently as "not refused"
-            raise FloatingPointError(f"the refusal score is NaN for {int(nan.sum())} of {len(prompts)} prompts (first: "
-                                     f"{prompts[int(nan.nonzero()[0, 0])]!r}): the model's logits are not finite. Check the "
-                                     "model (a float16 overflow? a steering coefficient that blows up the residual stream?)")
+        scores = self.scores(prompts)   # raises on NaN, which `>` would count silently as "not refused"
         return (scores > self.threshold).tolist()
 
 # %% ../nbs/01a_judges.ipynb #c018

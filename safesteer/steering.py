@@ -85,9 +85,11 @@ def refusal_scores(model, tok, instructions:list[str], refusal_ids:list[int]|Non
     "Refusal score of each instruction: [n], float64."
     ids = refusal_ids if refusal_ids is not None else refusal_token_ids(tok)
     scores = refusal_score_from_logits(last_logits(model, tok, instructions, batch_size, system), ids)
-    if scores.isnan().any():
-        raise FloatingPointError(f"{int(scores.isnan().sum())} of {len(scores)} refusal scores are NaN: the model's logits "
-                                 "overflow (try dtype=torch.float32 or bfloat16 instead of float16)")
+    nan = scores.isnan()
+    if nan.any():
+        raise FloatingPointError(f"the refusal score is NaN for {int(nan.sum())} of {len(instructions)} prompts (first: "
+                                 f"{instructions[int(nan.nonzero()[0, 0])]!r}): the model's logits are not finite. Check the "
+                                 "model (a float16 overflow? a steering coefficient that blows up the residual stream?)")
     return scores
 
 # %% ../nbs/02_steering.ipynb #c013
