@@ -1,16 +1,23 @@
 """Memory and speed of the masked OPD loss (`safesteer.distill.distill_loss`, chunked from hidden states)
-against a naive implementation that materialises full-vocabulary log-softmaxes for student and teacher.
+against a naive implementation that materialises full-vocabulary log-softmaxes for student and teacher, and
+against `fused` (bench/fused_loss.py), a prototype that takes each chunk's gradient in the forward pass instead of
+recomputing the chunk (activation checkpointing) in the backward pass.
 
     python bench/sliced_kl.py                       # Qwen's vocabulary, batch 2 x 256 tokens on CPU
     python bench/sliced_kl.py --batch 8 --seq 512   # the full-size comparison (needs ~20 GB on CPU; use a GPU)
+    OMP_NUM_THREADS=1 python bench/sliced_kl.py --variants chunked,fused --batch 8 --seq 48 --frozen-head \
+        --out bench/results/sliced_kl__fused__cpu.json  # the cpu profile's loss (LoRA: frozen head), ours vs the fix
 
-Each variant runs in its own process so its peak memory (RSS growth on CPU, or CUDA peak allocation) is its own.
+Each variant runs in its own process so its peak memory (RSS above the inputs, or CUDA peak allocation) is its own;
+times are the best of --repeats, in wall and process-CPU seconds (the latter robust to other jobs on a shared CPU).
 Values and gradients are compared in the parent. Writes bench/results/sliced_kl.json.
 """
-import argparse, json, os, platform, resource, subprocess, sys, time
+import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
 import torch
 from safetensors.torch import save_file, load_file
+from common import rss_mb, peak_rss_mb, reset_peak_rss
 
 def build(args, device):
     g = torch.Generator().manual_seed(0)
@@ -23,6 +30,8 @@ def build(args, device):
     ids = torch.randperm(args.vocab, generator=g)[:args.k].to(device)
     return head.to(device), s_h, t_h, targets, mask, ids
 
+VARIANTS = ('naive', 'chunked', 'fused')
+
 def naive(head, s_h, t_h, mask, ids):
     s_logp = head(s_h).float().log_softmax(-1)                      # [b, T, V]
     with torch.no_grad(): t_logp = head(t_h).float().log_softmax(-1)
@@ -34,22 +43,30 @@ def chunked(head, s_h, t_h, targets, mask, ids, chunk):
     from safesteer.distill import distill_loss, LossConfig
     return distill_loss(s_h, t_h, targets, mask, head, head, ids, LossConfig(chunk_size=chunk))[0]
 
+def fused(head, s_h, t_h, targets, mask, ids, chunk):
+    from fused_loss import fused_distill_loss
+    from safesteer.distill import LossConfig
+    return fused_distill_loss(s_h, t_h, targets, mask, head, head, ids, LossConfig(chunk_size=chunk))[0]
+
 def child(args):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     head, s_h, t_h, targets, mask, ids = build(args, device)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    head.requires_grad_(not args.frozen_head)
+    base_rss = rss_mb(); reset_peak_rss()   # the peak from here on, not the inputs' construction
     if device == 'cuda': torch.cuda.reset_peak_memory_stats(); torch.cuda.synchronize()
     base_cuda = torch.cuda.memory_allocated() if device == 'cuda' else 0
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.repeats):
         s_h.grad = None
-        start = time.perf_counter()
-        loss = naive(head, s_h, t_h, mask, ids) if args.variant == 'naive' else chunked(head, s_h, t_h, targets, mask, ids, args.chunk)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        loss = (naive(head, s_h, t_h, mask, ids) if args.variant == 'naive' else
+                chunked(head, s_h, t_h, targets, mask, ids, args.chunk) if args.variant == 'chunked' else
+                fused(head, s_h, t_h, targets, mask, ids, args.chunk))
         loss.backward()
         if device == 'cuda': torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    out = dict(variant=args.variant, loss=loss.item(), seconds=min(times),
-               peak_rss_mb=(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024,
+        times.append(time.perf_counter() - start); cpu_times.append(time.process_time() - cpu_start)
+    out = dict(variant=args.variant, loss=loss.item(), seconds=min(times), cpu_seconds=min(cpu_times),
+               peak_rss_mb=peak_rss_mb() - base_rss,
                peak_cuda_mb=(torch.cuda.max_memory_allocated() - base_cuda) / 2**20 if device == 'cuda' else None)
     save_file({'grad': s_h.grad.cpu().contiguous()}, args.grad_file)
     print(json.dumps(out))
@@ -59,32 +76,40 @@ def main():
     ap.add_argument('--vocab', type=int, default=151_936); ap.add_argument('--hidden', type=int, default=896)
     ap.add_argument('--batch', type=int, default=2); ap.add_argument('--seq', type=int, default=256)
     ap.add_argument('--k', type=int, default=50, help='|S|'); ap.add_argument('--chunk', type=int, default=256)
-    ap.add_argument('--repeats', type=int, default=2); ap.add_argument('--variant', choices=['naive', 'chunked'])
+    ap.add_argument('--repeats', type=int, default=2); ap.add_argument('--variant', choices=VARIANTS)
+    ap.add_argument('--variants', default='naive,chunked', help=f'comma-separated, each compared with the first: {", ".join(VARIANTS)}')
+    ap.add_argument('--frozen-head', action='store_true', help='no gradient for the output head (LoRA training)')
     ap.add_argument('--grad-file')
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'sliced_kl.json'), help='where the JSON goes')
     args = ap.parse_args()
     if args.variant: return child(args)
     results, grads = {}, {}
-    for variant in ('naive', 'chunked'):
+    variants = args.variants.split(',')
+    for variant in variants:
         grad_file = f'/tmp/sliced_kl_grad_{variant}.safetensors'
         cmd = [sys.executable, __file__, '--variant', variant, '--grad-file', grad_file] + [
-            f'--{k}={getattr(args, k)}' for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'repeats')]
+            f'--{k}={getattr(args, k)}' for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'repeats')] + (
+            ['--frozen-head'] if args.frozen_head else [])
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode: sys.exit(f'{variant} failed:\n{res.stderr[-2000:]}')
         results[variant] = json.loads(res.stdout.strip().splitlines()[-1])
         grads[variant] = load_file(grad_file)['grad']
         print(variant, results[variant], flush=True)
-    n, c = results['naive'], results['chunked']
+    ref = results[variants[0]]
     rel = lambda a, b: abs(a - b) / max(abs(b), 1e-30)
-    grad_rel = ((grads['chunked'] - grads['naive']).norm() / grads['naive'].norm()).item()
-    mem = 'peak_cuda_mb' if n['peak_cuda_mb'] is not None else 'peak_rss_mb'
-    summary = dict(settings={k: getattr(args, k) for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk')},
+    mem = 'peak_cuda_mb' if ref['peak_cuda_mb'] is not None else 'peak_rss_mb'
+    comparisons = {f'{v}/{variants[0]}': dict(
+        loss_rel_diff=rel(results[v]['loss'], ref['loss']),
+        grad_rel_diff=((grads[v] - grads[variants[0]]).norm() / grads[variants[0]].norm()).item(),
+        memory_ratio=results[v][mem] / ref[mem], speed_ratio=ref['seconds'] / results[v]['seconds'],
+        cpu_time_speed_ratio=ref['cpu_seconds'] / results[v]['cpu_seconds']) for v in variants[1:]}
+    summary = dict(command=' '.join(['python', 'bench/sliced_kl.py', *sys.argv[1:]]),
+                   settings={k: getattr(args, k) for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'frozen_head')},
                    gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                    device='cuda' if torch.cuda.is_available() else 'cpu', machine=platform.machine(), cpu_count=os.cpu_count(),
-                   naive=n, chunked=c, loss_rel_diff=rel(c['loss'], n['loss']), grad_rel_diff=grad_rel,
-                   memory_ratio=c[mem] / n[mem], speed_ratio=n['seconds'] / c['seconds'], memory_metric=mem)
+                   threads=torch.get_num_threads(), memory_metric=mem, comparisons=comparisons, **results)
     out = Path(args.out)
     out.write_text(json.dumps(summary, indent=1) + '\n')
-    print(json.dumps({k: summary[k] for k in ('loss_rel_diff', 'grad_rel_diff', 'memory_ratio', 'speed_ratio')}, indent=1))
+    print(json.dumps(comparisons, indent=1))
 
 if __name__ == '__main__': main()

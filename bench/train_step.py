@@ -8,16 +8,12 @@ forward/backward through the masked OPD loss.
 
 Writes bench/results/train_step__<config>__<mode>__<device>.json (or --out).
 """
-import argparse, json, math, os, platform, time
+import argparse, json, math, os, platform, sys, time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
 import torch
+from common import CONFIGS   # the published configurations, weights random
 
-CONFIGS = {   # the published configurations, weights random
-    'qwen2.5-7b': dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
-                       num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768, tie_word_embeddings=False),
-    'qwen2.5-0.5b': dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                         num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768, tie_word_embeddings=True),
-}
 PEAK_TFLOPS = {'H100': 989.0, 'H200': 989.0, 'A100': 312.0}   # dense bf16, SXM
 
 def peak_tflops(device):
