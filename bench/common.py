@@ -54,12 +54,20 @@ def safety_ids(vocab_size:int, k:int=50, seed:int=0) -> list[int]:
     "`k` random token ids standing in for the mined safety tokens."
     return torch.randperm(vocab_size, generator=torch.Generator().manual_seed(seed))[:k].tolist()
 
-def distill_config(args, **overrides):
-    "The `DistillConfig` of a benchmark's command line: LoRA, `--n-samples` x `--max-new-tokens`, one micro-batch per step."
+def loss_chunk(args) -> int:
+    "The loss's chunk size: `--chunk-size`, else the `cpu` profile's on a CPU and `LossConfig`'s default elsewhere."
+    from safesteer.distill import PROFILES, LossConfig
+    if args.chunk_size: return args.chunk_size
+    return PROFILES['cpu']['loss']['chunk_size'] if args.device == 'cpu' else LossConfig().chunk_size
+
+def distill_config(args, loss:dict|None=None, **overrides):
+    """The `DistillConfig` of a benchmark's command line: LoRA, `--n-samples` x `--max-new-tokens`, one micro-batch per
+    step, loss chunks of `loss_chunk(args)` tokens; `loss` updates the loss settings."""
     from safesteer.distill import DistillConfig
     sequences = args.prompts_per_step * args.n_samples
     return DistillConfig(**{**dict(n_samples=args.n_samples, max_new_tokens=args.max_new_tokens, sequences_per_step=sequences,
-                                   micro_batch=sequences, lora=True, lr=2e-4), **overrides})
+                                   micro_batch=sequences, lora=True, lr=2e-4,
+                                   loss=dict(chunk_size=loss_chunk(args), **(loss or {}))), **overrides})
 
 def fixed_length_rollouts(model, n:int):
     "Every rollout exactly `n` tokens (end-of-turn suppressed until then), so all variants do the same work."
@@ -73,6 +81,7 @@ def add_bench_args(ap, layers:int, steps:int):
     ap.add_argument('--n-samples', type=int, default=2, help='completions per prompt (cpu profile: 2; paper: 8)')
     ap.add_argument('--max-new-tokens', type=int, default=48, help='rollout length (cpu profile: 48; paper: 512)')
     ap.add_argument('--k', type=int, default=50, help='|S|, safety tokens')
+    ap.add_argument('--chunk-size', type=int, help="loss chunk in tokens (default: the cpu profile's on a CPU, LossConfig's otherwise)")
     ap.add_argument('--steps', type=int, default=steps, help='timed optimiser steps, after one warm-up step')
     ap.add_argument('--threads', type=int, default=int(os.environ.get('OMP_NUM_THREADS', 1)))
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')

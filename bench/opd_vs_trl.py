@@ -12,14 +12,15 @@ Same random model (seeded), same prompts (AdvBench), rollouts of exactly `--max-
 (r=16, alpha=32, the same targets) in all. The teacher is the steered model (`SteeredTeacher`: a random unit
 direction at the middle block, coefficient 4). Ours shares the weights (adapters off + steering hook); TRL needs a
 teacher model object, so it gets a frozen copy of the base model with the steering hook registered for good.
-TRL runs with our numerics: no gradient checkpointing, no autocast (weights in --dtype).
+Ours uses loss chunks of the cpu profile's 64 tokens on a CPU (--chunk-size). TRL runs with our numerics: no gradient checkpointing, no autocast (weights in --dtype).
 
 Variants, each in its own process (so its peak memory is its own):
   ours        SafeSteerTrainer, the paper's loss: reverse KL on the |S|=k safety-token slice, unnormalised
   ours_full   SafeSteerTrainer with LossConfig(slice='full'): the same objective as TRL's (full-vocabulary reverse KL)
   trl_gkd     trl.experimental.gkd.GKDTrainer, lmbda=1, beta=1, temperature=1
   trl_distill trl.DistillationTrainer, beta=1, temperature=1
-  ours_fused  `ours` with the loss prototype of bench/fused_loss.py (the proposed fix, before/after)
+  ours_before `ours` as it was before the fixes of bench/README.md: the checkpointed loss (bench/checkpointed_loss.py)
+              in chunks of 256 tokens, one sampling call per micro-batch (the same here: one micro-batch per step)
 
 Throughput is sequences per second of wall time between the ends of consecutive optimiser steps (the median over
 the timed steps, after one warm-up step), so it counts generation, teacher, student, optimiser and whatever else
@@ -28,25 +29,30 @@ give a second, contention-robust throughput. Memory is peak RSS (and peak CUDA a
 its imports: weights, the teacher copy, optimiser state and activations. Writes bench/results/opd_vs_trl__<device>.json.
 """
 import argparse, copy, json, math, statistics, sys, tempfile
+from dataclasses import replace
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import (RESULTS, add_bench_args, setup, default_dtype, steered_teacher, safety_ids, distill_config, train_timed,
+from common import (RESULTS, add_bench_args, loss_chunk, setup, default_dtype, steered_teacher, safety_ids, distill_config, train_timed,
                     StepClock, Memory, machine, run_variant, forwarded_args, write_result)
 
-VARIANTS = ('ours', 'ours_full', 'trl_gkd', 'trl_distill', 'ours_fused')
+VARIANTS = ('ours', 'ours_full', 'trl_gkd', 'trl_distill', 'ours_before')
 LORA = dict(r=16, lora_alpha=32, lora_dropout=0.0)
+BEFORE_CHUNK = 256   # the loss chunk every profile used before the cpu profile's went to 64
 
 def lora_config(cfg):
     from peft import LoraConfig
     return LoraConfig(**LORA, target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM')
 
 def run_ours(args, tok, prompts, model, mem, out_dir):
-    from safesteer.distill import SafeSteerTrainer, LossConfig
-    if args.variant == 'ours_fused':
+    from safesteer.distill import SafeSteerTrainer
+    before = args.variant == 'ours_before'
+    if before:
         import safesteer.distill
-        from fused_loss import fused_distill_loss
-        safesteer.distill.distill_loss = fused_distill_loss    # the prototype in place of the checkpointed loss
-    cfg = distill_config(args, loss=LossConfig(slice='full' if args.variant == 'ours_full' else 'unnormalised'))
+        from checkpointed_loss import checkpointed_distill_loss
+        safesteer.distill.distill_loss = checkpointed_distill_loss    # the loss as it was
+    loss = dict(slice='full' if args.variant == 'ours_full' else 'unnormalised', **(dict(chunk_size=BEFORE_CHUNK) if before else {}))
+    cfg = distill_config(args, loss=loss)
+    if before: cfg = replace(cfg, rollout_batch=cfg.micro_batch)    # one sampling call per micro-batch, as it was
     assert (cfg.lora_r, cfg.lora_alpha) == (LORA['r'], LORA['lora_alpha']), 'keep LORA in step with DistillConfig'
     trainer = SafeSteerTrainer(model, tok, steered_teacher(model), safety_ids(model.config.vocab_size, args.k), cfg, out_dir)
     mem.start_window()
@@ -127,13 +133,13 @@ def main():
     args = ap.parse_args()
     if args.variant: return child(args)
     args.dtype = args.dtype or default_dtype(args.device)
-    names = ['config', 'layers', 'prompts_per_step', 'n_samples', 'max_new_tokens', 'k', 'steps', 'threads', 'device',
+    names = ['config', 'layers', 'prompts_per_step', 'n_samples', 'max_new_tokens', 'k', 'chunk_size', 'steps', 'threads', 'device',
              'dtype', 'tokenizer', 'prompts']
     env = dict(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), TOKENIZERS_PARALLELISM='false')
     results = {v: run_variant(__file__, v, forwarded_args(args, names), env) for v in args.variants.split(',')}
     mem = 'peak_cuda_mb' if args.device == 'cuda' else 'peak_rss_mb'
     ratios, ok = {}, {v for v, r in results.items() if 'error' not in r}
-    for ours in ('ours', 'ours_full', 'ours_fused'):
+    for ours in ('ours', 'ours_full', 'ours_before'):
         for trl in ('trl_gkd', 'trl_distill'):
             if {ours, trl} <= ok:
                 o, t = results[ours], results[trl]
@@ -143,16 +149,18 @@ def main():
                                                peak_cuda=ratio(o['peak_cuda_mb'], t['peak_cuda_mb']),
                                                steps_peak_over_setup=ratio(o[f'steps_peak_over_setup_{mem[5:]}'],
                                                                            t[f'steps_peak_over_setup_{mem[5:]}']))
-    if {'ours', 'ours_fused'} <= ok:   # the loss prototype, before/after
-        o, f = results['ours'], results['ours_fused']
-        ratios['ours_fused/ours'] = dict(throughput=ratio(f['samples_per_s'], o['samples_per_s']),
+    if {'ours', 'ours_before'} <= ok:   # after/before the fixes
+        f, o = results['ours'], results['ours_before']
+        ratios['ours/ours_before'] = dict(throughput=ratio(f['samples_per_s'], o['samples_per_s']),
                                          throughput_cpu_time=ratio(f['samples_per_cpu_s'], o['samples_per_cpu_s']),
                                          student_seconds=ratio(statistics.median(f['phases']['student'][1:]),
-                                                               statistics.median(o['phases']['student'][1:])))
+                                                               statistics.median(o['phases']['student'][1:])),
+                                         peak_rss=ratio(f['peak_rss_mb'], o['peak_rss_mb']), peak_cuda=ratio(f['peak_cuda_mb'], o['peak_cuda_mb']),
+                                         steps_peak_over_setup=ratio(f[f'steps_peak_over_setup_{mem[5:]}'], o[f'steps_peak_over_setup_{mem[5:]}']))
     settings = {k: getattr(args, k) for k in names if k not in ('device', 'threads', 'tokenizer', 'prompts')}
     result = dict(benchmark='opd_vs_trl', command=' '.join(['python', 'bench/opd_vs_trl.py', *sys.argv[1:]]),
                   model=f'random {args.config} configuration with {args.layers} decoder blocks, {args.dtype}, Qwen2.5 tokenizer',
-                  settings=settings, sequences_per_step=args.prompts_per_step * args.n_samples,
+                  settings=settings, loss_chunk=dict(ours=loss_chunk(args), ours_before=BEFORE_CHUNK), sequences_per_step=args.prompts_per_step * args.n_samples,
                   targets=dict(throughput='>= 2', peak_memory='<= 0.6'), memory_metric=mem,
                   teacher=dict(ours='the student with adapters disabled and the steering hook on (shared weights)',
                                trl='a separate frozen copy of the base model with the steering hook registered permanently'),

@@ -2,7 +2,7 @@
 sizes against plain `generate` at batch 1, the share of a step's wall time in each phase, and the FLOP
 utilisation of the student's forward/backward against the machine's peak (a large fp32 matrix product, measured
 in the same run and at the same thread count, per process-CPU second so other jobs on the machine do not skew it),
-with `distill_loss` and with the prototype of bench/fused_loss.py.
+with `distill_loss` (after) and with the loss as it was (bench/checkpointed_loss.py, 256-token chunks: before).
 
     OMP_NUM_THREADS=1 python bench/rollouts.py                 # random Qwen2.5-0.5B shape (24 blocks), cpu profile
     OMP_NUM_THREADS=1 python bench/rollouts.py --layers 4      # quicker
@@ -53,6 +53,11 @@ def generation_rates(trainer, tok, prompts:list[str], args) -> dict:
         log(f'{name}: {rates[name]["tokens_per_s"]:.1f} tokens/s ({rates[name]["tokens_per_cpu_s"]:.1f} per cpu second)')
     return rates
 
+def ratio_of(rates:dict, after:str, before:str) -> dict:
+    "Tokens per second and per CPU second of the generation case named with `after` over the one named with `before`."
+    a, b = (next(r for name, r in rates.items() if label in name) for label in (after, before))
+    return {k: a[k] / b[k] for k in ('tokens_per_s', 'tokens_per_cpu_s')}
+
 def step_shares(step_s:list[float], saving:list[float], records:list[dict]) -> dict:
     "Mean seconds and share of the wall time per phase over the timed steps (the first step is a warm-up)."
     steps = list(zip(step_s, saving, records))[1:]
@@ -84,9 +89,10 @@ def student_rollout(trainer, tok, prompts:list[str]):
     with torch.no_grad(), trainer.teacher_context():
         return ro, completion_hidden(trainer.teacher_model, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
 
-def student_utilisation(trainer, ro, t_h, loss_fn, peak:float, repeats:int, recomputes:bool) -> dict:
+def student_utilisation(trainer, ro, t_h, loss_fn, loss_cfg, peak:float, repeats:int, recomputes:bool) -> dict:
     """CPU seconds of the student's forward, loss and backward on one rollout with `loss_fn` (`distill_loss` or a
-    drop-in), against the model FLOPs of each; `recomputes`: the loss runs its forward again in the backward pass."""
+    drop-in) under `loss_cfg`, against the model FLOPs of each; `recomputes`: the loss runs its forward again in the
+    backward pass."""
     from safesteer.distill import completion_hidden, output_head, _softcap
     parts = {'backbone_forward': [], 'loss_forward': [], 'backward': []}
     for _ in range(repeats):   # process CPU seconds: the work of this (single-threaded) process, robust to other jobs
@@ -94,7 +100,7 @@ def student_utilisation(trainer, ro, t_h, loss_fn, peak:float, repeats:int, reco
         s_h = completion_hidden(trainer.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
         t1 = time.process_time()
         loss, _ = loss_fn(s_h, t_h, ro.completions, ro.mask, output_head(trainer.model), output_head(trainer.teacher_model),
-                          trainer.ids, trainer.cfg.loss, _softcap(trainer.model))
+                          trainer.ids, loss_cfg, _softcap(trainer.model))
         t2 = time.process_time()
         loss.backward()
         t3 = time.process_time()
@@ -107,7 +113,7 @@ def student_utilisation(trainer, ro, t_h, loss_fn, peak:float, repeats:int, reco
     model_flops = flops['backbone_forward'] + flops['backbone_backward'] + flops['loss_forward'] + flops['loss_backward']
     total = sum(seconds.values())
     gflops = lambda f, s: f / s / 1e9
-    return dict(batch=batch, sequence_tokens=seq, counted_tokens=int(ro.mask.sum()), cpu_seconds=seconds, total_cpu_seconds=total,
+    return dict(chunk_size=loss_cfg.chunk_size, batch=batch, sequence_tokens=seq, counted_tokens=int(ro.mask.sum()), cpu_seconds=seconds, total_cpu_seconds=total,
                 gflop=dict({k: v / 1e9 for k, v in flops.items()}, model_total=model_flops / 1e9),
                 gflop_per_cpu_s=dict(student=gflops(model_flops, total),
                                      backbone_forward=gflops(flops['backbone_forward'], seconds['backbone_forward']),
@@ -124,8 +130,8 @@ def main():
     ap.add_argument('--peak-size', type=int, default=2048, help='n of the n x n x n fp32 matrix product giving the peak')
     args = ap.parse_args()
     if args.device != 'cpu': sys.exit('rollouts.py measures the CPU; bench/train_step.py covers GPUs')
-    from safesteer.distill import SafeSteerTrainer, distill_loss
-    from fused_loss import fused_distill_loss
+    from safesteer.distill import SafeSteerTrainer, distill_loss, LossConfig
+    from checkpointed_loss import checkpointed_distill_loss
     tok, prompts, model = setup(args)
     peak = matmul_peak_gflops(args.peak_size)
     log(f'peak fp32 matmul, {args.threads} thread(s): {peak:.1f} GFLOP per cpu second')
@@ -138,8 +144,10 @@ def main():
         log('shares:', {k: round(v, 3) for k, v in shares['share'].items()})
         rates = generation_rates(trainer, tok, prompts, args)
         ro, t_h = student_rollout(trainer, tok, prompts)
-        student = {name: student_utilisation(trainer, ro, t_h, fn, peak, args.student_repeats, recomputes=name == 'distill_loss')
-                   for name, fn in (('distill_loss', distill_loss), ('fused_prototype', fused_distill_loss))}
+        losses = dict(distill_loss=(distill_loss, trainer.cfg.loss, False),
+                      checkpointed_before=(checkpointed_distill_loss, LossConfig(), True))   # the default chunk, as before
+        student = {name: student_utilisation(trainer, ro, t_h, fn, cfg, peak, args.student_repeats, recomputes)
+                   for name, (fn, cfg, recomputes) in losses.items()}
         for name, st in student.items():
             log(f'student forward/backward, {name}: {st["gflop_per_cpu_s"]["student"]:.1f} GFLOP per cpu second, MFU {st["mfu"]:.2f}')
     plain, batched = list(rates.values())[:2]
@@ -147,12 +155,14 @@ def main():
                   model=f'random {args.config} configuration with {args.layers} decoder blocks, {args.dtype}, LoRA r=16',
                   settings={k: getattr(args, k) for k in ('config', 'layers', 'prompts_per_step', 'n_samples', 'max_new_tokens', 'k', 'steps')},
                   machine=machine(args.device, args.threads),
-                  generation=dict(rates=rates, batched_over_plain=batched['tokens_per_s'] / plain['tokens_per_s']),
+                  generation=dict(rates=rates, batched_over_plain=batched['tokens_per_s'] / plain['tokens_per_s'],
+                                  paper_step_one_call_over_per_micro_batch=ratio_of(rates, 'optimiser step in one call', 'micro-batch)')),
                   step=shares, targets=dict(everything_else_share='<= 0.10'),
                   flops=dict(peak_matmul_gflop_per_cpu_s=peak, peak_matmul_size=args.peak_size, student=student,
                              note='FLOPs per process-CPU second (per core); model FLOPs leave out the recomputation of '
                                   'activation checkpointing, hfu counts it; LoRA: backward = activation gradients only; '
-                                  'fused_prototype is bench/fused_loss.py'),
+                                  'checkpointed_before is bench/checkpointed_loss.py (the loss before its fused gradient) '
+                                  'at 256-token chunks, distill_loss runs at the cpu profile\'s chunk'),
                   step_seconds=step_s, step_cpu_seconds=clock.cpu, checkpoint_seconds=saving)
     write_result(Path(args.out or RESULTS/f'rollouts__{args.config}-{args.layers}l__cpu.json'), result)
 

@@ -1,16 +1,19 @@
-"""Memory and speed of the masked OPD loss (`safesteer.distill.distill_loss`, chunked from hidden states)
-against a naive implementation that materialises full-vocabulary log-softmaxes for student and teacher, and
-against `fused` (bench/fused_loss.py), a prototype that takes each chunk's gradient in the forward pass instead of
-recomputing the chunk (activation checkpointing) in the backward pass.
+"""Memory and speed of the masked OPD loss (`safesteer.distill.distill_loss`, `chunked`: from hidden states, a chunk
+of tokens at a time, each chunk's gradient taken in the forward pass) against a naive implementation that
+materialises full-vocabulary log-softmaxes for student and teacher, and against `checkpointed`
+(bench/checkpointed_loss.py), the loss before (each chunk recomputed in the backward pass by activation checkpointing).
 
     python bench/sliced_kl.py                       # Qwen's vocabulary, batch 2 x 256 tokens on CPU
-    python bench/sliced_kl.py --batch 8 --seq 512   # the full-size comparison (needs ~20 GB on CPU; use a GPU)
-    OMP_NUM_THREADS=1 python bench/sliced_kl.py --variants chunked,fused --batch 8 --seq 48 --frozen-head \
-        --out bench/results/sliced_kl__fused__cpu.json  # the cpu profile's loss (LoRA: frozen head), ours vs the fix
+    python bench/sliced_kl.py --batch 8 --seq 512   # the full-size comparison (naive needs ~11 GB on CPU)
+    OMP_NUM_THREADS=1 python bench/sliced_kl.py --variants naive,chunked,checkpointed --batch 4 --seq 512 \
+        --out bench/results/sliced_kl__b4s512__cpu.json    # half the full size, naive within ~6 GB; after vs before
+    OMP_NUM_THREADS=1 python bench/sliced_kl.py --variants checkpointed,chunked --batch 8 --seq 48 --frozen-head \
+        --chunk 64 --out bench/results/sliced_kl__cpu_profile.json   # the cpu profile's loss (LoRA: frozen head)
 
 Each variant runs in its own process so its peak memory (RSS above the inputs, or CUDA peak allocation) is its own;
 times are the best of --repeats, in wall and process-CPU seconds (the latter robust to other jobs on a shared CPU).
-Values and gradients are compared in the parent. Writes bench/results/sliced_kl.json.
+Values and gradients (of the hidden states, and of the head unless --frozen-head) are compared in the parent, each
+variant against the first, and `chunked` against `checkpointed` (after/before). Writes bench/results/sliced_kl.json.
 """
 import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path
@@ -30,7 +33,7 @@ def build(args, device):
     ids = torch.randperm(args.vocab, generator=g)[:args.k].to(device)
     return head.to(device), s_h, t_h, targets, mask, ids
 
-VARIANTS = ('naive', 'chunked', 'fused')
+VARIANTS = ('naive', 'chunked', 'checkpointed')
 
 def naive(head, s_h, t_h, mask, ids):
     s_logp = head(s_h).float().log_softmax(-1)                      # [b, T, V]
@@ -43,10 +46,10 @@ def chunked(head, s_h, t_h, targets, mask, ids, chunk):
     from safesteer.distill import distill_loss, LossConfig
     return distill_loss(s_h, t_h, targets, mask, head, head, ids, LossConfig(chunk_size=chunk))[0]
 
-def fused(head, s_h, t_h, targets, mask, ids, chunk):
-    from fused_loss import fused_distill_loss
+def checkpointed(head, s_h, t_h, targets, mask, ids, chunk):
+    from checkpointed_loss import checkpointed_distill_loss
     from safesteer.distill import LossConfig
-    return fused_distill_loss(s_h, t_h, targets, mask, head, head, ids, LossConfig(chunk_size=chunk))[0]
+    return checkpointed_distill_loss(s_h, t_h, targets, mask, head, head, ids, LossConfig(chunk_size=chunk))[0]
 
 def child(args):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -57,18 +60,19 @@ def child(args):
     base_cuda = torch.cuda.memory_allocated() if device == 'cuda' else 0
     times, cpu_times = [], []
     for _ in range(args.repeats):
-        s_h.grad = None
+        s_h.grad = head.weight.grad = None
         start, cpu_start = time.perf_counter(), time.process_time()
         loss = (naive(head, s_h, t_h, mask, ids) if args.variant == 'naive' else
                 chunked(head, s_h, t_h, targets, mask, ids, args.chunk) if args.variant == 'chunked' else
-                fused(head, s_h, t_h, targets, mask, ids, args.chunk))
+                checkpointed(head, s_h, t_h, targets, mask, ids, args.chunk))
         loss.backward()
         if device == 'cuda': torch.cuda.synchronize()
         times.append(time.perf_counter() - start); cpu_times.append(time.process_time() - cpu_start)
     out = dict(variant=args.variant, loss=loss.item(), seconds=min(times), cpu_seconds=min(cpu_times),
                peak_rss_mb=peak_rss_mb() - base_rss,
                peak_cuda_mb=(torch.cuda.max_memory_allocated() - base_cuda) / 2**20 if device == 'cuda' else None)
-    save_file({'grad': s_h.grad.cpu().contiguous()}, args.grad_file)
+    grads = {'grad': s_h.grad} if args.frozen_head else {'grad': s_h.grad, 'head_grad': head.weight.grad}
+    save_file({k: v.cpu().contiguous() for k, v in grads.items()}, args.grad_file)
     print(json.dumps(out))
 
 def main():
@@ -93,21 +97,24 @@ def main():
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode: sys.exit(f'{variant} failed:\n{res.stderr[-2000:]}')
         results[variant] = json.loads(res.stdout.strip().splitlines()[-1])
-        grads[variant] = load_file(grad_file)['grad']
+        grads[variant] = load_file(grad_file)
         print(variant, results[variant], flush=True)
-    ref = results[variants[0]]
+    mem = 'peak_cuda_mb' if results[variants[0]]['peak_cuda_mb'] is not None else 'peak_rss_mb'
     rel = lambda a, b: abs(a - b) / max(abs(b), 1e-30)
-    mem = 'peak_cuda_mb' if ref['peak_cuda_mb'] is not None else 'peak_rss_mb'
-    comparisons = {f'{v}/{variants[0]}': dict(
-        loss_rel_diff=rel(results[v]['loss'], ref['loss']),
-        grad_rel_diff=((grads[v] - grads[variants[0]]).norm() / grads[variants[0]].norm()).item(),
-        memory_ratio=results[v][mem] / ref[mem], speed_ratio=ref['seconds'] / results[v]['seconds'],
-        cpu_time_speed_ratio=ref['cpu_seconds'] / results[v]['cpu_seconds']) for v in variants[1:]}
+    def compare(v, base):
+        ref = results[base]
+        return dict(loss_rel_diff=rel(results[v]['loss'], ref['loss']),
+                    **{f'{k}_rel_diff': ((grads[v][k] - grads[base][k]).norm() / grads[base][k].norm()).item() for k in grads[base]},
+                    memory_ratio=results[v][mem] / ref[mem], speed_ratio=ref['seconds'] / results[v]['seconds'],
+                    cpu_time_speed_ratio=ref['cpu_seconds'] / results[v]['cpu_seconds'])
+    pairs = [(v, variants[0]) for v in variants[1:]] + (
+        [('chunked', 'checkpointed')] if {'chunked', 'checkpointed'} <= set(variants[1:]) else [])
+    comparisons = {f'{v}/{base}': compare(v, base) for v, base in pairs}
     summary = dict(command=' '.join(['python', 'bench/sliced_kl.py', *sys.argv[1:]]),
                    settings={k: getattr(args, k) for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'frozen_head')},
                    gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                    device='cuda' if torch.cuda.is_available() else 'cpu', machine=platform.machine(), cpu_count=os.cpu_count(),
-                   threads=torch.get_num_threads(), memory_metric=mem, comparisons=comparisons, **results)
+                   threads=torch.get_num_threads(), load_average=os.getloadavg(), memory_metric=mem, comparisons=comparisons, **results)
     out = Path(args.out)
     out.write_text(json.dumps(summary, indent=1) + '\n')
     print(json.dumps(comparisons, indent=1))

@@ -11,7 +11,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 from tqdm.auto import tqdm
 from safetensors.torch import save_file
 from transformers.generation import LogitsProcessor, LogitsProcessorList
@@ -45,12 +44,14 @@ class LossConfig:
 
 def slice_logprobs(logits:torch.Tensor, # [n, vocab]
                    ids:torch.Tensor|None, # [k] safety-token ids; None for the full vocabulary
-                   slice:str) -> torch.Tensor:
+                   slice:str,
+                   log_z:torch.Tensor|None=None, # [n, 1] `logits.logsumexp(-1, keepdim=True)`, if already computed
+                  ) -> torch.Tensor:
     "Log-probabilities on the slice: [n, k] (or [n, vocab] for `'full'`)."
     logits = logits.float()
-    if slice == 'full': return logits.log_softmax(-1)
     if slice == 'renormalised': return logits[:, ids].log_softmax(-1)
-    return logits[:, ids] - logits.logsumexp(-1, keepdim=True)
+    if log_z is None: log_z = logits.logsumexp(-1, keepdim=True)
+    return (logits if slice == 'full' else logits[:, ids]) - log_z
 
 def divergence(s_logp:torch.Tensor, t_logp:torch.Tensor, kind:str='reverse', beta:float=0.5) -> torch.Tensor:
     "Per-row divergence between student and teacher log-probabilities on a slice: [n]."
@@ -65,17 +66,55 @@ def _head_logits(h:torch.Tensor, head:nn.Module, softcap:float|None) -> torch.Te
     return softcap * torch.tanh(logits / softcap) if softcap else logits
 
 def _chunk_terms(s_h, t_h, targets, s_head, t_head, ids, cfg:LossConfig, softcap):
-    "Divergence, and (detached) sampled-token log-ratio and student entropy, for one chunk of tokens."
-    s_logits, t_logits = _head_logits(s_h, s_head, softcap), _head_logits(t_h, t_head, softcap).detach()
-    div = divergence(slice_logprobs(s_logits, ids, cfg.slice), slice_logprobs(t_logits, ids, cfg.slice), cfg.divergence, cfg.beta)
+    "Divergence (differentiable in the student), and detached sampled-token log-ratio and student entropy, for one chunk of tokens."
     with torch.no_grad():
-        s_full, t_full = s_logits.log_softmax(-1), t_logits.log_softmax(-1)
-        sampled = (s_full.gather(-1, targets[:, None]) - t_full.gather(-1, targets[:, None]))[:, 0]
-        entropy = -(s_full.exp() * s_full).sum(-1)
+        t_logits = _head_logits(t_h, t_head, softcap)
+        t_log_z = t_logits.logsumexp(-1, keepdim=True)
+        t_logp, t_sampled = slice_logprobs(t_logits, ids, cfg.slice, t_log_z), t_logits.gather(-1, targets[:, None]) - t_log_z
+        del t_logits                                             # one [chunk, vocab] tensor less while the student's exist
+    s_logits = _head_logits(s_h, s_head, softcap)
+    s_log_z = s_logits.logsumexp(-1, keepdim=True)
+    div = divergence(slice_logprobs(s_logits, ids, cfg.slice, s_log_z), t_logp, cfg.divergence, cfg.beta)
+    with torch.no_grad():
+        sampled = (s_logits.gather(-1, targets[:, None]) - s_log_z - t_sampled)[:, 0]
+        entropy = s_log_z[:, 0] - (s_logits - s_log_z).exp_().mul_(s_logits).sum(-1)     # log Z - E_p[logit]
     return div, sampled, entropy
 
+def _chunked_terms(s_h, t_h, targets, token_weight, s_head, t_head, ids, cfg:LossConfig, softcap, wrt_h:bool, params:list):
+    """Per-token divergence, sampled-token log-ratio and entropy, `cfg.chunk_size` tokens at a time, and the gradients of
+    `sum(token_weight * divergence)` with respect to `s_h` (if `wrt_h`) and `params`, taken while each chunk's logits exist."""
+    grad_h, grad_params, terms = (torch.empty_like(s_h) if wrt_h else None), [None] * len(params), []
+    for start in range(0, len(s_h), cfg.chunk_size):
+        sl = slice(start, start + cfg.chunk_size)
+        h = s_h[sl].detach().requires_grad_(wrt_h)
+        with torch.set_grad_enabled(wrt_h or bool(params)):
+            div, sampled, entropy = _chunk_terms(h, t_h[sl], targets[sl], s_head, t_head, ids, cfg, softcap)
+            if wrt_h or params:
+                grads = list(torch.autograd.grad(div @ token_weight[sl], [h] * wrt_h + params))
+                if wrt_h: grad_h[sl] = grads.pop(0)
+                grad_params = [g if acc is None else acc.add_(g) for acc, g in zip(grad_params, grads)]
+        terms.append((div.detach(), sampled, entropy))
+    return [torch.cat(t) for t in zip(*terms)], grad_h, grad_params
+
+class _ChunkedLoss(torch.autograd.Function):
+    "`sum(token_weight * divergence)` with its gradient taken in the forward pass (`_chunked_terms`); backward scales it."
+    @staticmethod
+    def forward(ctx, s_h, t_h, targets, token_weight, s_head, t_head, ids, cfg, softcap, *params):
+        (div, sampled, entropy), grad_h, grad_params = _chunked_terms(s_h, t_h, targets, token_weight, s_head, t_head, ids, cfg,
+                                                                      softcap, ctx.needs_input_grad[0], list(params))
+        ctx.grads = [grad_h, *grad_params]
+        ctx.mark_non_differentiable(div, sampled, entropy)
+        return div @ token_weight, div, sampled, entropy
+
+    @staticmethod
+    def backward(ctx, grad_loss, *_):
+        if ctx.grads is None: raise RuntimeError("distill_loss's gradient can be taken once only (it is stored, then handed over)")
+        (grad_h, *grad_params), ctx.grads = ctx.grads, None
+        scaled = [None if g is None else g.mul_(grad_loss) for g in (grad_h, *grad_params)]
+        return scaled[0], None, None, None, None, None, None, None, None, *scaled[1:]
+
 def distill_loss(student_h:torch.Tensor,  # [batch, T, d] student's final hidden states predicting each completion token
-                 teacher_h:torch.Tensor,  # [batch, T, d] the same for the teacher (no gradient needed)
+                 teacher_h:torch.Tensor,  # [batch, T, d] the same for the teacher (no gradient flows to it)
                  targets:torch.Tensor,    # [batch, T] the sampled completion tokens
                  mask:torch.Tensor,       # [batch, T] 1 on completion tokens that count
                  student_head:nn.Module, teacher_head:nn.Module, # output heads (the same module when weights are shared)
@@ -83,20 +122,24 @@ def distill_loss(student_h:torch.Tensor,  # [batch, T, d] student's final hidden
                  cfg:LossConfig=LossConfig(),
                  softcap:float|None=None, # final-logit soft-capping (Gemma 2), if the model uses it
                 ) -> tuple[torch.Tensor, dict]:
-    "The masked OPD loss (mean over each sequence's counted tokens, then over sequences) and per-token statistics."
+    """The masked OPD loss (mean over each sequence's counted tokens, then over sequences) and per-token statistics.
+    Gradients flow to `student_h` and to the student head's trainable parameters."""
     mask = window_mask(mask, cfg.window)
     rows, cols = mask.nonzero(as_tuple=True)
-    s_h, t_h, y = student_h[rows, cols], teacher_h[rows, cols], targets[rows, cols]
-    ids = None if ids is None else ids.to(student_h.device)
-    parts = []
-    for start in range(0, len(rows), cfg.chunk_size):
-        sl = slice(start, start + cfg.chunk_size)
-        args = (s_h[sl], t_h[sl], y[sl], student_head, teacher_head, ids, cfg, softcap)
-        parts.append(checkpoint(_chunk_terms, *args, use_reentrant=False) if torch.is_grad_enabled() else _chunk_terms(*args))
-    div, sampled, entropy = (torch.cat(p) for p in zip(*parts)) if parts else (student_h.new_zeros(0),)*3
-    per_seq = torch.zeros(mask.shape[0], device=div.device).index_add(0, rows, div)
+    if not len(rows): raise ValueError("no completion token counts in `mask` (all zero): there is nothing to distil on")
     counts = mask.sum(1)
-    loss = (per_seq[counts > 0] / counts[counts > 0]).mean()
+    token_weight = 1 / (counts[rows] * (counts > 0).sum())    # d loss / d divergence of each counted token
+    s_h, t_h, y = student_h[rows, cols], teacher_h[rows, cols].detach(), targets[rows, cols]
+    ids = None if ids is None else ids.to(student_h.device)
+    grad = torch.is_grad_enabled()
+    params = [p for p in student_head.parameters() if p.requires_grad] if grad else []
+    if grad and (s_h.requires_grad or params):
+        loss, div, sampled, entropy = _ChunkedLoss.apply(s_h, t_h, y, token_weight, student_head, teacher_head, ids, cfg,
+                                                         softcap, *params)
+    else:
+        (div, sampled, entropy), _, _ = _chunked_terms(s_h, t_h, y, token_weight, student_head, teacher_head, ids, cfg,
+                                                       softcap, False, [])
+        loss = div @ token_weight
     stats = dict(loss=loss.item(), sliced_kl=div.mean().item(), sampled_kl=sampled.mean().item(),
                  entropy=entropy.mean().item(), tokens=int(len(rows)))
     return loss, stats
@@ -106,7 +149,7 @@ def window_mask(mask:torch.Tensor, window:int|None) -> torch.Tensor:
     mask = mask.float()
     return mask if window is None else mask * (mask.cumsum(1) <= window)
 
-# %% ../nbs/04_distill.ipynb #c014
+# %% ../nbs/04_distill.ipynb #c016
 def completion_mask(completions:torch.Tensor, eos:list[int]) -> torch.Tensor:
     "1 on each completion's tokens up to and including the first end-of-turn token: [batch, T]."
     is_eos = torch.isin(completions, torch.tensor(eos, device=completions.device))
@@ -122,6 +165,14 @@ class Rollouts:
     completions: torch.Tensor   # [batch, T] sampled tokens, padded after the end of turn
     mask: torch.Tensor          # [batch, T] 1 on counted completion tokens
     texts: list                 # decoded completions
+
+    def select(self, rows:slice) -> Rollouts:
+        "The sequences `rows`, without the padding columns none of them needs (prompts' left, completions' right)."
+        prompt_mask, mask = self.prompt_mask[rows], self.mask[rows]
+        first = int(prompt_mask.any(0).nonzero()[0])            # left padding: the first column a prompt of `rows` uses
+        end = int(mask.any(0).nonzero()[-1]) + 1                # the end of the longest counted completion of `rows`
+        return Rollouts(self.instructions[rows], self.prompt_ids[rows, first:], prompt_mask[:, first:],
+                        self.completions[rows, :end], mask[:, :end], self.texts[rows])
 
 class FiniteLogits(LogitsProcessor):
     "Stop generation at the first position whose logits hold NaN or +inf (sampling from them fails obscurely, or samples garbage)."
@@ -147,7 +198,7 @@ def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new
                     enc.attention_mask.repeat_interleave(n_samples, 0), completions, mask,
                     tok.batch_decode(completions * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True))
 
-# %% ../nbs/04_distill.ipynb #c017
+# %% ../nbs/04_distill.ipynb #c019
 def backbone(model:nn.Module) -> nn.Module:
     "The decoder stack of a causal LM (through PEFT and DDP wrappers): hidden states after the final norm."
     return unwrap_model(model).get_decoder()
@@ -174,7 +225,7 @@ def completion_hidden(model:nn.Module, # a causal LM, or a (wrapped) `FinalHidde
     P = prompt_ids.shape[1]
     return h[:, P-1:P-1+completions.shape[1]]
 
-# %% ../nbs/04_distill.ipynb #c021
+# %% ../nbs/04_distill.ipynb #c025
 PAPER_LR = {'llama': 1e-6, 'qwen': 1e-5}   # §4.1: full fine-tuning learning rates by model family
 
 @dataclass
@@ -185,6 +236,7 @@ class DistillConfig:
     temperature: float = 1.0         # rollout sampling temperature
     sequences_per_step: int = 32     # sequences per optimiser step
     micro_batch: int = 8             # sequences per forward/backward (a multiple of n_samples)
+    rollout_batch: int|None = None   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     epochs: int = 1                  # passes over the prompts
     lr: float = 1e-5                 # peak learning rate (paper: 1e-6 Llama, 1e-5 Qwen)
     warmup_ratio: float = 0.1        # linear warm-up share of the steps, then cosine decay
@@ -204,31 +256,40 @@ class DistillConfig:
         if self.micro_batch % self.n_samples or self.sequences_per_step % self.micro_batch:
             raise ValueError(f"micro_batch ({self.micro_batch}) must be a multiple of n_samples ({self.n_samples}) and divide "
                              f"sequences_per_step ({self.sequences_per_step})")
+        if self.rollout_batch is not None and (self.rollout_batch < 1 or self.rollout_batch % self.micro_batch):
+            raise ValueError(f"rollout_batch ({self.rollout_batch}) must be None or a positive multiple of micro_batch "
+                             f"({self.micro_batch})")
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
 
     @property
     def prompts_per_step(self): return self.sequences_per_step // self.n_samples
+    @property
+    def prompts_per_rollout(self): return (self.rollout_batch or self.sequences_per_step) // self.n_samples
 
 PROFILES = {
     'paper': dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False),
-    'cpu':   dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4),
+    'cpu':   dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
+                  loss=dict(chunk_size=64)),
     'tiny':  dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2),
 }
 """Run profiles: `paper` is §4.1 (100 prompts x 8 samples x 512 tokens, full fine-tuning; lr from `PAPER_LR`);
-`cpu` fits the embedded 0.5B model on 2 cores in under 30 minutes (LoRA, 2 samples of 48 tokens); `tiny` is for tests."""
+`cpu` fits the embedded 0.5B model on 2 cores in under 30 minutes (LoRA, 2 samples of 48 tokens; loss chunks of 64 tokens,
+which cut the loss's peak memory to a third for little time on a CPU); `tiny` is for tests. A `loss` given as a dict
+updates the profile's loss settings."""
 
 def profile_config(profile:str, model=None, **overrides) -> tuple[DistillConfig, int]:
     "The `DistillConfig` and number of training prompts of a profile, with the paper's lr for `model`'s family."
     if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     settings = {**PROFILES[profile], **overrides}
+    if isinstance(overrides.get('loss'), dict): settings['loss'] = {**PROFILES[profile].get('loss', {}), **overrides['loss']}
     n_prompts = settings.pop('n_prompts')
     if 'lr' not in settings and model is not None:
         family = next((f for f in PAPER_LR if f in model.config.model_type), 'qwen')
         settings['lr'] = PAPER_LR[family]
     return DistillConfig(**settings), n_prompts
 
-# %% ../nbs/04_distill.ipynb #c024
+# %% ../nbs/04_distill.ipynb #c028
 def _save_optimizer(opt:torch.optim.Optimizer, folder:Path):
     state = opt.state_dict()
     tensors = {f'{i}.{k}': v.contiguous() for i, s in state['state'].items() for k, v in s.items() if torch.is_tensor(v)}
@@ -255,7 +316,7 @@ def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, n_steps - warmup)))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
-# %% ../nbs/04_distill.ipynb #c025
+# %% ../nbs/04_distill.ipynb #c029
 class SafeSteerTrainer:
     "Masked on-policy distillation of `model` towards `teacher` on the safety tokens `safety_ids`."
     def __init__(self, model, tok, teacher, # a SteeredTeacher or SystemPromptTeacher built on `model`
@@ -319,16 +380,15 @@ class SafeSteerTrainer:
         return self.log
 
     def train_step(self, prompts:list[str], step:int) -> dict:
-        "One optimiser step over `prompts`: rollouts, teacher scoring, student update."
+        "One optimiser step over `prompts`: rollouts (one sampling call per `rollout_batch` sequences), teacher scoring, student update."
         cfg, acc, start = self.cfg, self.accelerator, time.time()
         torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + acc.process_index)
-        seconds, totals, texts = dict(generation=0., teacher=0., student=0.), {}, []
+        seconds, totals = dict(generation=0., teacher=0., student=0.), {}
         scale = acc.num_processes / cfg.sequences_per_step
-        micro = [prompts[i:i + cfg.micro_batch // cfg.n_samples] for i in range(0, len(prompts), cfg.micro_batch // cfg.n_samples)]
-        for k, chunk in enumerate(micro):
-            t0 = time.time()
-            try: ro = sample_rollouts(self.model, self.tok, chunk, cfg.n_samples, cfg.max_new_tokens, cfg.temperature)
-            except FloatingPointError as e: raise self._fault(f"{e} (the student's logits)", step) from e
+        rollouts = self._rollouts(prompts, step)
+        seconds['generation'] = time.time() - start
+        micro = [ro.select(slice(i, i + cfg.micro_batch)) for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
+        for k, ro in enumerate(micro):
             t1 = time.time()
             with torch.no_grad(), self.teacher_context():
                 t_prompt, t_mask = self._teacher_prompts(ro)
@@ -342,9 +402,9 @@ class SafeSteerTrainer:
                                            output_head(self.teacher_model), self.ids, cfg.loss, _softcap(self.model))
                 self._check_finite(loss, 'the loss', step)
                 acc.backward(loss * len(ro.texts) * scale)
-            seconds['generation'] += t1 - t0; seconds['teacher'] += t2 - t1; seconds['student'] += time.time() - t2
+            seconds['teacher'] += t2 - t1; seconds['student'] += time.time() - t2
             for key, v in stats.items(): totals[key] = totals.get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
-            texts += ro.texts
+        texts = [t for ro in rollouts for t in ro.texts]
         grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self._check_finite(torch.as_tensor(grad_norm), 'the gradient norm', step)
         lr = self.scheduler.get_last_lr()[0]
@@ -356,6 +416,13 @@ class SafeSteerTrainer:
                       tokens_per_s=totals['tokens'] / max(seconds['generation'], 1e-9),
                       **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(total, 3))
         return record
+
+    def _rollouts(self, prompts:list[str], step:int) -> list[Rollouts]:
+        "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
+        cfg, per = self.cfg, self.cfg.prompts_per_rollout
+        try: return [sample_rollouts(self.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens, cfg.temperature)
+                     for i in range(0, len(prompts), per)]
+        except FloatingPointError as e: raise self._fault(f"{e} (the student's logits)", step) from e
 
     def _check_finite(self, x:torch.Tensor, what:str, step:int):
         if not torch.isfinite(x).all(): raise self._fault(f"NaN or infinite values in {what}", step)
@@ -415,10 +482,10 @@ class SafeSteerTrainer:
     def _check_origin(self, path:Path, state:dict):
         "Refuse a checkpoint made with another configuration, safety set or base model, naming what differs."
         fix = "use another output_dir, or delete the checkpoint to start over"
-        mine = json.loads(json.dumps(asdict(self.cfg)))
-        if state['config'] != mine or state['safety_ids'] != self.ids.tolist():
-            diff = sorted(k for k in mine if state['config'].get(k) != mine[k]) or ['safety_ids']
-            what = '; '.join(differences(state['config'], mine)) or f"{len(state['safety_ids'])} ids saved, {len(self.ids)} now"
+        saved, mine = _resume_settings(state['config']), _resume_settings(asdict(self.cfg))
+        if saved != mine or state['safety_ids'] != self.ids.tolist():
+            diff = sorted(k for k in mine if saved.get(k) != mine[k]) or ['safety_ids']
+            what = '; '.join(differences(saved, mine)) or f"{len(state['safety_ids'])} ids saved, {len(self.ids)} now"
             raise ArtifactError(f"the checkpoint {path} was made with another configuration (differs in {diff}: {what}); {fix}")
         saved = {k: v for k, v in state.get('model', self.base_model).items() if k != 'name'}   # older checkpoints: unchecked
         if diff := differences(saved, {k: v for k, v in self.base_model.items() if k != 'name'}):
@@ -443,6 +510,13 @@ class SafeSteerTrainer:
             with atomic_path(self.output_dir/'merged') as tmp:
                 full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
         return self.output_dir
+
+def _resume_settings(config:dict) -> dict:
+    """The settings a run shares with the checkpoint it resumes: all but the loss's `chunk_size` (it bounds memory; the
+    result is the same), with settings newer than the checkpoint at their defaults."""
+    settings = {**asdict(DistillConfig()), **json.loads(json.dumps(config))}
+    settings['loss'] = {k: v for k, v in settings['loss'].items() if k != 'chunk_size'}
+    return json.loads(json.dumps(settings))
 
 def _softcap(model) -> float|None:
     return getattr(unwrap_model(model).config, 'final_logit_softcapping', None)

@@ -390,7 +390,7 @@ class Pipeline:
     def distill_config(self, method:str, n_prompts:int|None=None, loss:dict|None=None):
         "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
         m = method_spec(method)
-        cfg, n = profile_config(self.profile, self.model, seed=self.settings.seed, loss=LossConfig(**{**m.loss, **(loss or {})}))
+        cfg, n = profile_config(self.profile, self.model, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
         return cfg, n_prompts or n
 
     def run_config(self, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
