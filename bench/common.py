@@ -67,7 +67,7 @@ def distill_config(args, loss:dict|None=None, **overrides):
     sequences = args.prompts_per_step * args.n_samples
     return DistillConfig(**{**dict(n_samples=args.n_samples, max_new_tokens=args.max_new_tokens, sequences_per_step=sequences,
                                    micro_batch=sequences, lora=True, lr=2e-4,
-                                   loss=dict(chunk_size=loss_chunk(args), **(loss or {}))), **overrides})
+                                   loss={'chunk_size': loss_chunk(args), **(loss or {})}), **overrides})
 
 def fixed_length_rollouts(model, n:int):
     "Every rollout exactly `n` tokens (end-of-turn suppressed until then), so all variants do the same work."
