@@ -208,8 +208,9 @@ def machine(device:str, threads:int) -> dict:
     return info
 
 def write_result(path:Path, result:dict):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1) + '\n')
+    "Write a benchmark's JSON atomically, creating its folder (the library's `write_json`)."
+    from safesteer.report import write_json
+    write_json(path, result)
     print(f'wrote {path}', flush=True)
 
 def log(*msg): print(*msg, file=sys.stderr, flush=True)

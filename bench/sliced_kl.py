@@ -15,12 +15,12 @@ times are the best of --repeats, in wall and process-CPU seconds (the latter rob
 Values and gradients (of the hidden states, and of the head unless --frozen-head) are compared in the parent, each
 variant against the first, and `chunked` against `checkpointed` (after/before). Writes bench/results/sliced_kl.json.
 """
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
 from safetensors.torch import save_file, load_file
-from common import rss_mb, peak_rss_mb, reset_peak_rss
+from common import RESULTS, rss_mb, peak_rss_mb, reset_peak_rss, run_variant, forwarded_args, write_result
 
 def build(args, device):
     g = torch.Generator().manual_seed(0)
@@ -84,19 +84,17 @@ def main():
     ap.add_argument('--variants', default='naive,chunked', help=f'comma-separated, each compared with the first: {", ".join(VARIANTS)}')
     ap.add_argument('--frozen-head', action='store_true', help='no gradient for the output head (LoRA training)')
     ap.add_argument('--grad-file')
-    ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'sliced_kl.json'), help='where the JSON goes')
+    ap.add_argument('--out', default=str(RESULTS/'sliced_kl.json'), help='where the JSON goes')
     args = ap.parse_args()
     if args.variant: return child(args)
     results, grads = {}, {}
     variants = args.variants.split(',')
+    forwarded = forwarded_args(args, ['vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'repeats']) + (
+        ['--frozen-head'] if args.frozen_head else [])
     for variant in variants:
         grad_file = f'/tmp/sliced_kl_grad_{variant}.safetensors'
-        cmd = [sys.executable, __file__, '--variant', variant, '--grad-file', grad_file] + [
-            f'--{k}={getattr(args, k)}' for k in ('vocab', 'hidden', 'batch', 'seq', 'k', 'chunk', 'repeats')] + (
-            ['--frozen-head'] if args.frozen_head else [])
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode: sys.exit(f'{variant} failed:\n{res.stderr[-2000:]}')
-        results[variant] = json.loads(res.stdout.strip().splitlines()[-1])
+        results[variant] = run_variant(__file__, variant, ['--grad-file', grad_file, *forwarded])
+        if 'error' in results[variant]: sys.exit(f'{variant} failed ({results[variant]["error"]}); its stderr is above')
         grads[variant] = load_file(grad_file)
         print(variant, results[variant], flush=True)
     mem = 'peak_cuda_mb' if results[variants[0]]['peak_cuda_mb'] is not None else 'peak_rss_mb'
@@ -115,8 +113,7 @@ def main():
                    gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                    device='cuda' if torch.cuda.is_available() else 'cpu', machine=platform.machine(), cpu_count=os.cpu_count(),
                    threads=torch.get_num_threads(), load_average=os.getloadavg(), memory_metric=mem, comparisons=comparisons, **results)
-    out = Path(args.out)
-    out.write_text(json.dumps(summary, indent=1) + '\n')
+    write_result(Path(args.out), summary)
     print(json.dumps(comparisons, indent=1))
 
 if __name__ == '__main__': main()
