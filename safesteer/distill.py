@@ -319,6 +319,7 @@ def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
 # %% ../nbs/04_distill.ipynb #c029
 class SafeSteerTrainer:
     "Masked on-policy distillation of `model` towards `teacher` on the safety tokens `safety_ids`."
+    progress_label = 'masked OPD'   # the training progress bar's name
     def __init__(self, model, tok, teacher, # a SteeredTeacher or SystemPromptTeacher built on `model`
                  safety_ids:list[int]|torch.Tensor, cfg:DistillConfig, output_dir:str|Path, accelerator=None):
         from accelerate import Accelerator
@@ -372,7 +373,7 @@ class SafeSteerTrainer:
         self.scheduler = cosine_schedule(self.optimizer, n_steps, self.cfg.warmup_ratio)
         self.resume()
         todo = range(self.step_done, n_steps if stop_after is None else min(n_steps, self.step_done + stop_after))
-        for step in tqdm(todo, desc='masked OPD', disable=not progress or not self.accelerator.is_main_process):
+        for step in tqdm(todo, desc=self.progress_label, disable=not progress or not self.accelerator.is_main_process):
             record = self.train_step(self.step_prompts(instructions, step), step)
             self.log.append(record)
             self.step_done = step + 1

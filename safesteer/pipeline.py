@@ -190,6 +190,7 @@ def sequence_nll(logits:torch.Tensor, # [batch, T, vocab] student logits predict
 # %% ../nbs/08_pipeline.ipynb #c023
 class SFTTrainer(SafeSteerTrainer):
     "Supervised fine-tuning on the teacher's greedy replies, with the distillation trainer's optimiser, checkpoints and saving."
+    progress_label = 'SFT'
     def __init__(self, model, tok, teacher, cfg, output_dir, accelerator=None):
         super().__init__(model, tok, teacher, [], cfg, output_dir, accelerator)
 
