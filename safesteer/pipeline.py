@@ -430,17 +430,17 @@ class Pipeline:
     def eval_config(self, **overrides) -> EvalConfig:
         return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
 
-    def evaluate(self, model, method:str='base'):
-        "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out."
+    def evaluate(self, model, method:str='base', output_dir:str|Path|None=None):
+        "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
         return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
-                        model_name=self.model_name, method=method)
+                        model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
-    def assess(self, model, method:str='base', steer:bool=False) -> dict:
+    def assess(self, model, method:str='base', steer:bool=False, output_dir:str|Path|None=None) -> dict:
         "Evaluate `model` (under the steered teacher's hook if `steer`): headline numbers, per-benchmark summary, rows, seconds."
-        start = time.time()
         with self.teacher(model).steering() if steer else nullcontext():
-            result = self.evaluate(model, method)
-        return dict(**headline(result.rows), eval_seconds=round(time.time() - start, 1), benchmarks=result.summary(), rows=result.rows)
+            result = self.evaluate(model, method, output_dir)
+        seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
+        return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
 
     def run(self, method:str, path:str|Path, # where the run's summary goes
             tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None, # ablation overrides
@@ -453,13 +453,13 @@ class Pipeline:
         found = None if self.force else find_summary(path, key, self.summaries())
         if found is not None: return found
         m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
+        folder = self.runs/model_slug(self.model_name)/f'{method}-{key[:8]}'   # checkpoints and finished benchmarks: a rerun resumes
+        if self.force: shutil.rmtree(folder, ignore_errors=True)
         if m.train:
-            folder = self.runs/model_slug(self.model_name)/f'{method}-{key[:8]}'
-            if self.force: shutil.rmtree(folder, ignore_errors=True)
             trainer, record = self.align(method, folder, tokens, n_prompts, loss)
             model = trainer.model
         summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
-                                   **self.assess(model, method, m.steer_at_eval), config=config, config_hash=key))
+                                   **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
         write_json(path, summary)
         self._done[key] = summary
         return summary
