@@ -502,11 +502,12 @@ class SafeSteerTrainer:
         self.model.load_state_dict(weights, strict=False)
 
     def save(self, merged:bool=True) -> Path:
-        "Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`)."
+        """Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`; always
+        for full fine-tuning, where it is the only copy of the result)."""
         model = self.accelerator.unwrap_model(self.model)
         if self.cfg.lora:
             with atomic_path(self.output_dir/'adapter') as tmp: model.save_pretrained(tmp)
-        if merged:
+        if merged or not self.cfg.lora:
             full = copy.deepcopy(model).merge_and_unload() if self.cfg.lora else model
             with atomic_path(self.output_dir/'merged') as tmp:
                 full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)

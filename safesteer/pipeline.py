@@ -410,8 +410,8 @@ class Pipeline:
 
     def align(self, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
               loss:dict|None=None, merged:bool=True):
-        """Train `method` on a fresh copy of the model, resuming in `output_dir`; save the adapter (LoRA) and, if `merged`
-        or fully fine-tuned, the merged model. Returns the trainer and a record."""
+        """Train `method` on a fresh copy of the model, resuming in `output_dir`; save it (`SafeSteerTrainer.save`: the
+        adapter, and the merged model if `merged`). Returns the trainer and a record."""
         m = method_spec(method)
         if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
         cfg, n = self.distill_config(method, n_prompts, loss)
@@ -421,7 +421,7 @@ class Pipeline:
         if m.train == 'sft': trainer = SFTTrainer(model, self.tok, teacher, cfg, output_dir)
         else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).ids if m.uses_tokens else [], cfg, output_dir)
         log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
-        trainer.save(merged=merged or not cfg.lora)
+        trainer.save(merged)
         seconds = sum(r['seconds'] for r in log) + getattr(trainer, 'targets_seconds', 0.0)
         record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
         if m.train == 'sft': record['target_refusal'] = trainer.target_refusal   # how many of the teacher's replies refuse
