@@ -1,7 +1,7 @@
 """Where rollout generation spends its time, on CPU: one `sample_rollouts` call of the trainer's shape under the
 PyTorch profiler, its operators grouped into the output-head product, the decoder blocks, the per-token work
 over the full vocabulary (sampling and logits processing) and the rest, with the output head's achieved memory
-bandwidth against a plain copy of a tensor of the same size.
+bandwidth against a plain copy of a tensor of the same size, and the head product's GFLOP/s alone by batch size.
 
     OMP_NUM_THREADS=1 python bench/generation_profile.py              # 4 blocks, cpu profile shape (4 x 2 x 48)
     OMP_NUM_THREADS=1 python bench/generation_profile.py --layers 24  # the full Qwen2.5-0.5B shape
@@ -36,6 +36,27 @@ def copy_bandwidth_gb_s(numel:int, repeats:int=5) -> float:
         start = time.perf_counter(); dst.copy_(src); best = min(best, time.perf_counter() - start)
     return 2 * 4 * numel / best / 1e9
 
+def best_seconds(fn, repeats:int=5) -> float:
+    fn()
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter(); fn(); best = min(best, time.perf_counter() - start)
+    return best
+
+def head_product_rates(weight:torch.Tensor, batches=(1, 8, 64)) -> dict:
+    """GFLOP/s of the output-head product alone at several batch sizes, as the model computes it (`linear` on the
+    `[vocab, d]` weight) and against a contiguous transposed `[d, vocab]` copy, with a square product's rate."""
+    d, rates = weight.shape[1], {}
+    transposed = weight.t().contiguous()
+    for b in batches:
+        x = torch.randn(b, d)
+        flop = 2 * b * d * weight.shape[0]
+        rates[f'batch_{b}'] = dict(linear=flop / best_seconds(lambda: torch.nn.functional.linear(x, weight)) / 1e9,
+                                   transposed=flop / best_seconds(lambda: x @ transposed) / 1e9)
+    a = torch.randn(2048, 2048)
+    rates['square_2048'] = 2 * 2048**3 / best_seconds(lambda: a @ a) / 1e9
+    return rates
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_bench_args(ap, layers=4, steps=1)
@@ -63,6 +84,8 @@ def main():
     head_s = next(e.self_cpu_time_total / 1e6 / e.count for e in top if category(e.key, e.input_shapes, vocab) == 'output_head_product')
     head_gb_s = head.numel() * head.element_size() / head_s / 1e9
     copy_gb_s = copy_bandwidth_gb_s(head.numel())
+    with torch.no_grad(): rates = head_product_rates(head.detach())
+    log('head product GFLOP/s:', rates)
     log(f'one call: {wall:.1f}s wall, {cpu:.1f}s cpu; shares of profiled operator time: '
         + ', '.join(f'{k} {v / total:.1%}' for k, v in sorted(parts.items(), key=lambda kv: -kv[1])))
     log(f'output head product: {head_s * 1e3:.1f} ms per token, {head_gb_s:.1f} GB/s of weights read; copy bandwidth {copy_gb_s:.1f} GB/s')
@@ -75,7 +98,8 @@ def main():
                             tokens_per_cpu_s=tokens / cpu, lengths=ro.mask.sum(1).tolist()),
                   profiled_seconds=parts, share={k: v / total for k, v in parts.items()},
                   output_head=dict(seconds_per_token=head_s, weight_mb=head.numel() * head.element_size() / 2**20,
-                                   weight_read_gb_s=head_gb_s, copy_gb_s=copy_gb_s, read_over_copy=head_gb_s / copy_gb_s),
+                                   weight_read_gb_s=head_gb_s, copy_gb_s=copy_gb_s, read_over_copy=head_gb_s / copy_gb_s,
+                                   product_gflop_s=rates),
                   top_operators=[dict(name=e.key, shapes=e.input_shapes, calls=e.count, self_seconds=e.self_cpu_time_total / 1e6,
                                       part=category(e.key, e.input_shapes, vocab)) for e in top],
                   note='profiled operator self time (the profiler adds overhead; shares, not seconds, are the result); '
