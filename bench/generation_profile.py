@@ -28,15 +28,8 @@ def category(name:str, shapes:list, vocab:int) -> str:
         return 'decoder_blocks'
     return 'other'
 
-def copy_bandwidth_gb_s(numel:int, repeats:int=5) -> float:
-    "Best GB per second moved (read + write) by copying a float32 tensor of `numel` elements."
-    src, dst = torch.randn(numel), torch.empty(numel)
-    best = float('inf')
-    for _ in range(repeats + 1):
-        start = time.perf_counter(); dst.copy_(src); best = min(best, time.perf_counter() - start)
-    return 2 * 4 * numel / best / 1e9
-
 def best_seconds(fn, repeats:int=5) -> float:
+    "The shortest wall time of `repeats` calls of `fn`, after one warm-up call."
     fn()
     best = float('inf')
     for _ in range(repeats):
@@ -56,6 +49,11 @@ def head_product_rates(weight:torch.Tensor, batches=(1, 8, 64)) -> dict:
     a = torch.randn(2048, 2048)
     rates['square_2048'] = 2 * 2048**3 / best_seconds(lambda: a @ a) / 1e9
     return rates
+
+def copy_bandwidth_gb_s(numel:int) -> float:
+    "Best GB per second moved (read + write) by copying a float32 tensor of `numel` elements."
+    src, dst = torch.randn(numel), torch.empty(numel)
+    return 2 * 4 * numel / best_seconds(lambda: dst.copy_(src)) / 1e9
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,7 +80,8 @@ def main():
     top = sorted(ops, key=lambda e: -e.self_cpu_time_total)[:12]
     head = model.get_output_embeddings().weight
     head_s = next(e.self_cpu_time_total / 1e6 / e.count for e in top if category(e.key, e.input_shapes, vocab) == 'output_head_product')
-    head_gb_s = head.numel() * head.element_size() / head_s / 1e9
+    head_bytes = head.numel() * head.element_size()
+    head_gb_s = head_bytes / head_s / 1e9
     copy_gb_s = copy_bandwidth_gb_s(head.numel())
     with torch.no_grad(): rates = head_product_rates(head.detach())
     log('head product GFLOP/s:', rates)
@@ -97,7 +96,7 @@ def main():
                   call=dict(seconds=wall, cpu_seconds=cpu, completion_tokens=tokens, tokens_per_s=tokens / wall,
                             tokens_per_cpu_s=tokens / cpu, lengths=ro.mask.sum(1).tolist()),
                   profiled_seconds=parts, share={k: v / total for k, v in parts.items()},
-                  output_head=dict(seconds_per_token=head_s, weight_mb=head.numel() * head.element_size() / 2**20,
+                  output_head=dict(seconds_per_token=head_s, weight_mb=head_bytes / 2**20,
                                    weight_read_gb_s=head_gb_s, copy_gb_s=copy_gb_s, read_over_copy=head_gb_s / copy_gb_s,
                                    product_gflop_s=rates),
                   top_operators=[dict(name=e.key, shapes=e.input_shapes, calls=e.count, self_seconds=e.self_cpu_time_total / 1e6,
