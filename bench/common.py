@@ -159,6 +159,14 @@ class Memory:
                     steps_peak_over_setup_rss_mb=window_rss - self.setup_rss,
                     steps_peak_over_setup_cuda_mb=window_cuda - self.setup_cuda if self.cuda else None)
 
+def best_seconds(fn, repeats:int=5) -> float:
+    "The shortest wall time of `repeats` calls of `fn`, after one warm-up call."
+    fn()
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter(); fn(); best = min(best, time.perf_counter() - start)
+    return best
+
 # -- FLOPs ------------------------------------------------------------------------------------------------------
 def matmul_peak_gflops(n:int=2048, repeats:int=5, dtype=torch.float32) -> float:
     """The CPU's attainable peak: the best GFLOP per process-CPU second of an n x n x n matrix product at the current

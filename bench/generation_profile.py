@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
 from torch.profiler import profile
-from common import RESULTS, add_bench_args, bench_tokenizer, bench_prompts, random_model, machine, write_result, log
+from common import RESULTS, add_bench_args, bench_tokenizer, bench_prompts, random_model, machine, write_result, log, best_seconds
 
 def category(name:str, shapes:list, vocab:int) -> str:
     "The part of decoding an operator belongs to, from its name and input shapes."
@@ -27,14 +27,6 @@ def category(name:str, shapes:list, vocab:int) -> str:
                                        'aten::cat', 'aten::neg', 'aten::embedding'):
         return 'decoder_blocks'
     return 'other'
-
-def best_seconds(fn, repeats:int=5) -> float:
-    "The shortest wall time of `repeats` calls of `fn`, after one warm-up call."
-    fn()
-    best = float('inf')
-    for _ in range(repeats):
-        start = time.perf_counter(); fn(); best = min(best, time.perf_counter() - start)
-    return best
 
 def head_product_rates(weight:torch.Tensor, batches=(1, 8, 64)) -> dict:
     """GFLOP/s of the output-head product alone at several batch sizes, as the model computes it (`linear` on the
@@ -61,6 +53,8 @@ def main():
     args = ap.parse_args()
     if args.device != 'cpu': sys.exit('generation_profile.py measures the CPU')
     from safesteer.distill import sample_rollouts
+    import safesteer.models
+    safesteer.models.DECODE_HEAD_ROWS = None   # one head product per token: `decode_head.py` measures the slices
     torch.set_num_threads(args.threads)
     tok = bench_tokenizer(args.tokenizer)
     prompts = bench_prompts(args.prompts)[:args.prompts_per_step]

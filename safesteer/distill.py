@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from safetensors.torch import save_file
 from transformers.generation import LogitsProcessor, LogitsProcessorList
-from .models import (decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
+from .models import (sliced_output_head, decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
                               fit_prompts, model_fingerprint)
 from .packages import atomic_path, read_json, read_safetensors, differences, ArtifactError
 from .judges import is_refusal
@@ -189,9 +189,10 @@ def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new
                     temperature:float=1.0, system:str|None=None) -> Rollouts:
     "`n_samples` on-policy completions of each instruction, sampled from `model` (non-finite logits raise `FloatingPointError`)."
     enc = tok(format_prompts(tok, instructions, system), return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
-    out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-                         num_return_sequences=n_samples, pad_token_id=tok.pad_token_id,
-                         logits_processor=LogitsProcessorList([FiniteLogits(enc.input_ids.shape[1])]))
+    with sliced_output_head(model):
+        out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
+                             num_return_sequences=n_samples, pad_token_id=tok.pad_token_id,
+                             logits_processor=LogitsProcessorList([FiniteLogits(enc.input_ids.shape[1])]))
     completions = out[:, enc.input_ids.shape[1]:]
     mask = completion_mask(completions, eot_token_ids(tok, model))
     return Rollouts([i for i in instructions for _ in range(n_samples)], enc.input_ids.repeat_interleave(n_samples, 0),

@@ -15,12 +15,12 @@ from tqdm.auto import tqdm
 from .packages import cache_dir, atomic_path, open_package_file, sha256_file, verify_sha256, read_json, ChecksumError
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRINGS', 'CHATML_TEMPLATE', 'EmbeddedModel',
-           'assemble_gguf', 'gguf_to_hf', 'write_manifest', 'verify_folder', 'embedded_model_dir', 'resolve_model',
-           'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
+__all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRINGS', 'CHATML_TEMPLATE', 'DECODE_HEAD_ROWS',
+           'EmbeddedModel', 'assemble_gguf', 'gguf_to_hf', 'write_manifest', 'verify_folder', 'embedded_model_dir',
+           'resolve_model', 'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
            'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids',
            'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'nan_outputs', 'context_length',
-           'fit_prompts', 'model_fingerprint', 'generate']
+           'fit_prompts', 'model_fingerprint', 'sliced_output_head', 'generate']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -356,6 +356,26 @@ def model_fingerprint(model, sample:int=256) -> dict:
                 n_params=n_params, dtype=str(next(base.parameters()).dtype), sha256=digest.hexdigest()[:16])
 
 # %% ../nbs/00_models.ipynb #c051
+DECODE_HEAD_ROWS = 1024   # vocabulary rows per slice of the output head while decoding on CPU (None: one product)
+
+@contextmanager
+def sliced_output_head(model, rows:int|None=None):
+    """While open, `model`'s output head computes its logits in slices of `rows` vocabulary rows (default
+    `DECODE_HEAD_ROWS`). A no-op off CPU, for a head that is not a plain `nn.Linear`, or when already sliced."""
+    rows = DECODE_HEAD_ROWS if rows is None else rows
+    head = model.get_output_embeddings()
+    if (not rows or type(head) is not nn.Linear or head.weight.device.type != 'cpu' or head.out_features <= rows
+            or 'forward' in vars(head)):
+        yield; return
+    def forward(x):
+        w, b = head.weight, head.bias
+        return torch.cat([nn.functional.linear(x, w[i:i+rows], None if b is None else b[i:i+rows])
+                          for i in range(0, len(w), rows)], -1)
+    head.forward = forward
+    try: yield
+    finally: del head.forward
+
+# %% ../nbs/00_models.ipynb #c054
 @torch.no_grad()
 def generate(model, tokenizer, instructions:list[str], # user instructions, formatted with the chat template
              max_new_tokens:int=64,   # reply length limit
@@ -375,7 +395,8 @@ def generate(model, tokenizer, instructions:list[str], # user instructions, form
     for start in tqdm(range(0, len(order), batch_size), desc='generating', disable=not progress):
         idx = order[start:start+batch_size]
         enc = tokenizer([prompts[i] for i in idx], return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
-        out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
+        with sliced_output_head(model):
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
         for i, row in zip(idx, out[:, enc.input_ids.shape[1]:]):
             replies[i] = tokenizer.decode(row, skip_special_tokens=True)
     return replies

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
-from .models import tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
+from .models import sliced_output_head, tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
 from .steering import batches
 from .packages import atomic_path, read_json, ArtifactError
 
@@ -242,19 +242,20 @@ def sample_tokens(model, input_ids:torch.Tensor, # [B, L] left-padded prompts
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     "`(input_ids, attention_mask)` with `n_new` sampled tokens appended to every row: [B, L + n_new]."
     if n_new == 0: return input_ids, attention_mask
-    mask, pos, new = attention_mask, position_ids(attention_mask), []
-    out = model(input_ids=input_ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
-    for step in range(n_new):
-        logits = out.logits[:, -1].float()
-        check_finite(logits, f'logits at sampling step {step}')
-        if len(suppress_ids): logits[:, list(suppress_ids)] = float('-inf')
-        if temperature == 0: nxt = logits.argmax(-1)
-        else: nxt = torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator).squeeze(-1)
-        new.append(nxt)
-        mask, pos = torch.cat([mask, mask.new_ones(len(mask), 1)], -1), pos[:, -1:] + 1
-        if step < n_new - 1:
-            out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos,
-                        past_key_values=out.past_key_values, use_cache=True)
+    with sliced_output_head(model):
+        mask, pos, new = attention_mask, position_ids(attention_mask), []
+        out = model(input_ids=input_ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+        for step in range(n_new):
+            logits = out.logits[:, -1].float()
+            check_finite(logits, f'logits at sampling step {step}')
+            if len(suppress_ids): logits[:, list(suppress_ids)] = float('-inf')
+            if temperature == 0: nxt = logits.argmax(-1)
+            else: nxt = torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator).squeeze(-1)
+            new.append(nxt)
+            mask, pos = torch.cat([mask, mask.new_ones(len(mask), 1)], -1), pos[:, -1:] + 1
+            if step < n_new - 1:
+                out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos,
+                            past_key_values=out.past_key_values, use_cache=True)
     return torch.cat([input_ids, torch.stack(new, 1)], -1), mask
 
 @torch.no_grad()
