@@ -47,14 +47,14 @@ def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
 def plot(rows:list[dict], model:str):
     fig, ax = plt.subplots(figsize=(6, 4.5))
     base = rows[0]
-    ax.scatter(base['base_harmless'], base['base_harmful'], marker='s', c='k', label='base model')
+    ax.scatter(base['base_harmless'], base['base_harmful'], marker='s', c='k', label='base model (default run\'s prompts)')
     ax.axhline(base['teacher_harmful'], ls='--', c='tab:red', lw=1, label='teacher, harmful refusal')
     for r in rows:
         ax.scatter(r['harmless'], r['harmful'], c='tab:blue' if r['run'] == 'default' else 'tab:orange')
         ax.annotate(r['differs'] if r['run'] != 'default' else 'default', (r['harmless'], r['harmful']),
                     textcoords='offset points', xytext=(4, 4), fontsize=8)
     ax.set(xlabel='harmless refusal (lower is better)', ylabel='held-out harmful refusal (higher is better)',
-           title=f'Masked OPD runs: {model}', xlim=(0, None), ylim=(0, 1))
+           title=f'Masked OPD runs: {model}', xlim=(0, max(r['harmless'] for r in rows) + 0.1), ylim=(0, 1))
     ax.legend(loc='lower right', fontsize=8)
     fig.tight_layout()
     return fig
@@ -64,10 +64,9 @@ def main():
     ap.add_argument('--model', default=DEFAULT_MODEL)
     model = ap.parse_args().model
     rows = runs(model)
-    table = markdown_table([{k: v for k, v in r.items() if not k.startswith(('teacher', 'base'))} for r in rows])
-    b = rows[0]
-    text = (f"{table}\n\nBase model: harmful {b['base_harmful']:.3f}, harmless {b['base_harmless']:.3f}; "
-            f"teacher: harmful {b['teacher_harmful']:.3f}. Made by `python tools/distill_frontier.py --model {model}`.\n")
+    table = markdown_table(rows)
+    text = (f"{table}\n\nRefusal rates on held-out prompts; `base_*` and `teacher_*` are each run's own (another seed draws other "
+            f"held-out prompts). Made by `python tools/distill_frontier.py --model {model}`.\n")
     print(text)
     write_text(artifact_path(FIGURES, '04_distill_frontier', model, 'table.md'), text)
     save_figure(plot(rows, model), artifact_path(FIGURES, '04_distill_frontier', model, 'tradeoff.png'))
