@@ -17,11 +17,8 @@ import torch
 from common import (RESULTS, add_bench_args, bench_tokenizer, bench_prompts, random_model, fixed_length_rollouts, machine,
                     write_result, log, best_seconds)
 import safesteer.models
-from safesteer.models import generate
+from safesteer.models import generate, sliced_linear
 from safesteer.distill import sample_rollouts
-
-def sliced_product(x, weight, rows:int):
-    return torch.cat([torch.nn.functional.linear(x, weight[i:i+rows]) for i in range(0, len(weight), rows)], -1)
 
 def head_products(weight:torch.Tensor, batches, slices) -> dict:
     "Seconds of the head product at each batch size as one product and in slices of each size; speed-up and equality."
@@ -31,9 +28,9 @@ def head_products(weight:torch.Tensor, batches, slices) -> dict:
         one = torch.nn.functional.linear(x, weight)
         row = dict(one_product_s=best_seconds(lambda: torch.nn.functional.linear(x, weight)))
         for rows in slices:
-            s = best_seconds(lambda: sliced_product(x, weight, rows))
+            s = best_seconds(lambda: sliced_linear(x, weight, None, rows))
             row[f'rows_{rows}'] = dict(seconds=s, speedup=row['one_product_s'] / s,
-                                       identical=torch.equal(sliced_product(x, weight, rows), one))
+                                       identical=torch.equal(sliced_linear(x, weight, None, rows), one))
         out[f'batch_{b}'] = row
         log(f'batch {b}: ' + ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k.startswith('rows_')))
     return out

@@ -20,7 +20,7 @@ __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRI
            'resolve_model', 'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
            'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids',
            'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'nan_outputs', 'context_length',
-           'fit_prompts', 'model_fingerprint', 'sliced_output_head', 'generate']
+           'fit_prompts', 'model_fingerprint', 'sliced_linear', 'sliced_output_head', 'generate']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -358,6 +358,11 @@ def model_fingerprint(model, sample:int=256) -> dict:
 # %% ../nbs/00_models.ipynb #c051
 DECODE_HEAD_ROWS = 1024   # vocabulary rows per slice of the output head while decoding on CPU (None: one product)
 
+def sliced_linear(x:torch.Tensor, weight:torch.Tensor, bias:torch.Tensor|None, rows:int) -> torch.Tensor:
+    "`nn.functional.linear(x, weight, bias)` computed in slices of `rows` output rows of `weight`, concatenated."
+    return torch.cat([nn.functional.linear(x, weight[i:i+rows], None if bias is None else bias[i:i+rows])
+                      for i in range(0, len(weight), rows)], -1)
+
 @contextmanager
 def sliced_output_head(model, rows:int|None=None):
     """While open, `model`'s output head computes its logits in slices of `rows` vocabulary rows (default
@@ -370,8 +375,7 @@ def sliced_output_head(model, rows:int|None=None):
     def forward(x):
         w, b = head.weight, head.bias
         if x[..., 0].numel() < 2: return nn.functional.linear(x, w, b)   # one row: slices do not pay off
-        return torch.cat([nn.functional.linear(x, w[i:i+rows], None if b is None else b[i:i+rows])
-                          for i in range(0, len(w), rows)], -1)
+        return sliced_linear(x, w, b, rows)
     head.forward = forward
     try: yield
     finally: del head.forward
