@@ -22,7 +22,8 @@ from .judges import is_refusal
 # %% auto #0
 __all__ = ['SLICES', 'DIVERGENCES', 'PAPER_LR', 'PROFILES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss',
            'window_mask', 'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'backbone', 'output_head',
-           'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer']
+           'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer',
+           'result_settings']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -484,7 +485,7 @@ class SafeSteerTrainer:
     def _check_origin(self, path:Path, state:dict):
         "Refuse a checkpoint made with another configuration, safety set or base model, naming what differs."
         fix = "use another output_dir, or delete the checkpoint to start over"
-        saved, mine = _resume_settings(state['config']), _resume_settings(asdict(self.cfg))
+        saved, mine = result_settings(state['config']), result_settings(asdict(self.cfg))
         if saved != mine or state['safety_ids'] != self.ids.tolist():
             diff = sorted(k for k in mine if saved.get(k) != mine[k]) or ['safety_ids']
             what = '; '.join(differences(saved, mine)) or f"{len(state['safety_ids'])} ids saved, {len(self.ids)} now"
@@ -514,9 +515,10 @@ class SafeSteerTrainer:
                 full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
         return self.output_dir
 
-def _resume_settings(config:dict) -> dict:
-    """The settings a run shares with the checkpoint it resumes: all but the loss's `chunk_size` (it bounds memory; the
-    result is the same), with settings newer than the checkpoint at their defaults."""
+def result_settings(config:dict) -> dict:
+    """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: all but the loss's `chunk_size`
+    (it bounds memory; the result is the same), with settings newer than the saved config at their defaults. A resumed
+    run must share them with its checkpoint; runs that differ in them are different experiments."""
     settings = {**asdict(DistillConfig()), **json.loads(json.dumps(config))}
     settings['loss'] = {k: v for k, v in settings['loss'].items() if k != 'chunk_size'}
     return json.loads(json.dumps(settings))

@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
+from safesteer.distill import result_settings
 from safesteer.evaluate import binomial_stderr
 from safesteer.models import DEFAULT_MODEL
 from safesteer.report import artifact_path, markdown_table, save_figure, write_text
@@ -32,9 +33,8 @@ def runs(model:str) -> list[dict]:
 
 def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
     "The refusal rates of one run and what in it differs from the default run (`own_coef`: the direction's coefficient)."
-    flat = lambda cfg: {**{k: v for k, v in cfg.items() if k != 'loss'},
-                        **{f'loss.{k}': v for k, v in cfg['loss'].items() if k != 'chunk_size'}}   # chunks: memory only
-    mine, theirs = flat(summary['config']), flat(default['config'])
+    flat = lambda cfg: {**{k: v for k, v in cfg.items() if k != 'loss'}, **{f'loss.{k}': v for k, v in cfg['loss'].items()}}
+    mine, theirs = flat(result_settings(summary['config'])), flat(result_settings(default['config']))
     changed = {k: v for k, v in mine.items() if v != theirs.get(k)}
     if summary.get('n_train_prompts') != default.get('n_train_prompts'): changed['prompts'] = summary['n_train_prompts']
     if summary.get('teacher_coef', own_coef) != own_coef: changed['coef'] = summary['teacher_coef']
