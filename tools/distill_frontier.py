@@ -36,6 +36,8 @@ def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
     flat = lambda cfg: {**{k: v for k, v in cfg.items() if k != 'loss'}, **{f'loss.{k}': v for k, v in cfg['loss'].items()}}
     mine, theirs = flat(result_settings(summary['config'])), flat(result_settings(default['config']))
     changed = {k: v for k, v in mine.items() if v != theirs.get(k)}
+    train_set = lambda s: s.get('train_set', 'advbench')   # older summaries: AdvBench
+    if train_set(summary) != train_set(default): changed['prompts from'] = train_set(summary)
     if summary.get('n_train_prompts') != default.get('n_train_prompts'): changed['prompts'] = summary['n_train_prompts']
     if summary.get('teacher_coef', own_coef) != own_coef: changed['coef'] = summary['teacher_coef']
     per_set, n = summary['per_set'], summary['n_eval']
