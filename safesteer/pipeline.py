@@ -141,9 +141,10 @@ def headline_table(summaries:dict) -> list[dict]:
                  train_seconds=s.get('train_seconds', 0.0), eval_seconds=s.get('eval_seconds', 0.0)) for name, s in summaries.items()]
 
 def with_stderr(rows:list[dict]) -> list[dict]:
-    "The rows with each headline number and its standard error as one `value ± stderr` text cell, for Markdown."
+    "The rows with each number that has a `<name>_stderr` beside it as one `value ± stderr` text cell, for Markdown."
     fmt = lambda v, s: f'{v:.3f} ± {s:.3f}' if s == s else f'{v:.3f}'
-    return [{k: (fmt(v, r[f'{k}_stderr']) if k in HEADLINE else v) for k, v in r.items() if not k.endswith('_stderr')} for r in rows]
+    return [{k: (fmt(v, r[f'{k}_stderr']) if f'{k}_stderr' in r else v) for k, v in r.items() if not k.endswith('_stderr')}
+            for r in rows]
 
 # %% ../nbs/08_pipeline.ipynb #c018
 @dataclass

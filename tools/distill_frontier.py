@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 from safesteer.distill import result_settings
 from safesteer.evaluate import binomial_stderr
 from safesteer.models import DEFAULT_MODEL
+from safesteer.pipeline import with_stderr
 from safesteer.report import artifact_path, markdown_table, save_figure, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,16 +45,11 @@ def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
     harmful, harmless, anchors = (summary['student_harmful_refusal'], summary['student_harmless_refusal'],
                                   per_set['student_benign_anchors'])
     return dict(run=name, differs=', '.join(f'{k} {v}' for k, v in changed.items()) or '-',
-                harmful=harmful, harmful_se=binomial_stderr(harmful, 2 * n),        # harmbench + strongreject
-                harmless=harmless, harmless_se=binomial_stderr(harmless, 2 * n),    # harmless + benign anchors
-                benign_anchors=anchors, benign_anchors_se=binomial_stderr(anchors, n), harmless_kl=summary['harmless_kl'],
+                harmful=harmful, harmful_stderr=binomial_stderr(harmful, 2 * n),        # harmbench + strongreject
+                harmless=harmless, harmless_stderr=binomial_stderr(harmless, 2 * n),    # harmless + benign anchors
+                benign_anchors=anchors, benign_anchors_stderr=binomial_stderr(anchors, n), harmless_kl=summary['harmless_kl'],
                 teacher_harmful=summary['teacher_harmful_refusal'], base_harmful=summary['base_harmful_refusal'],
                 base_harmless=summary['base_harmless_refusal'], train_minutes=summary['train_seconds'] / 60)
-
-def with_se(rows:list[dict]) -> list[dict]:
-    "The rows with each rate and its standard error in one `value ± se` cell."
-    return [{k: (f"{v:.3f} ± {r[k + '_se']:.3f}" if k + '_se' in r else v) for k, v in r.items() if not k.endswith('_se')}
-            for r in rows]
 
 def plot(rows:list[dict], model:str):
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -61,7 +57,7 @@ def plot(rows:list[dict], model:str):
     ax.scatter(base['base_harmless'], base['base_harmful'], marker='s', c='k', label='base model (default run\'s prompts)')
     ax.axhline(base['teacher_harmful'], ls='--', c='tab:red', lw=1, label='teacher, harmful refusal')
     for r in rows:
-        ax.errorbar(r['harmless'], r['harmful'], xerr=r['harmless_se'], yerr=r['harmful_se'], fmt='o', elinewidth=0.8,
+        ax.errorbar(r['harmless'], r['harmful'], xerr=r['harmless_stderr'], yerr=r['harmful_stderr'], fmt='o', elinewidth=0.8,
                     c='tab:blue' if r['run'] == 'default' else 'tab:orange')
         ax.annotate(r['differs'] if r['run'] != 'default' else 'default', (r['harmless'], r['harmful']),
                     textcoords='offset points', xytext=(4, 4), fontsize=8)
@@ -76,7 +72,7 @@ def main():
     ap.add_argument('--model', default=DEFAULT_MODEL)
     model = ap.parse_args().model
     rows = runs(model)
-    table = markdown_table(with_se(rows))
+    table = markdown_table(with_stderr(rows))
     text = (f"{table}\n\nRefusal rates on held-out prompts, ± one binomial standard error; `base_*` and `teacher_*` are each "
             f"run's own (another seed draws other held-out prompts). Made by `python tools/distill_frontier.py --model {model}`.\n")
     print(text)
