@@ -159,6 +159,9 @@ DATASETS.update(
     harmless=DataSet('harmless', 'instruction', 'Apache-2.0', 'written for safesteer: 449 instructions in 7 categories',
         'safesteer', rows=449,
         files={'assets/harmless_instructions.json': '672dd528f21e3d924f9b278cb22491f28fed89584ec3c537548ff274c5c55196'}),
+    benign_sensitive=DataSet('harmless', 'instruction', 'Apache-2.0',
+        'written for safesteer: 76 benign prompts on sensitive topics, for the optional harmless-anchor term', 'safesteer', rows=76,
+        files={'assets/benign_sensitive.json': 'c9e584b062c97b4e7d93c66336b838c9d05c60a5e7d1f43eb899b39765009f13'}),
 )
 
 # %% ../nbs/01_data.ipynb #c023

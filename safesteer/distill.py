@@ -61,7 +61,7 @@ def divergence(s_logp:torch.Tensor, t_logp:torch.Tensor, kind:str='reverse', bet
     m_logp = torch.logsumexp(torch.stack([t_logp + math.log(beta), s_logp + math.log(1 - beta)]), 0)
     return beta * (t_logp.exp() * (t_logp - m_logp)).sum(-1) + (1 - beta) * (s_logp.exp() * (s_logp - m_logp)).sum(-1)
 
-# %% ../nbs/04_distill.ipynb #c010
+# %% ../nbs/04_distill.ipynb #c012
 def _head_logits(h:torch.Tensor, head:nn.Module, softcap:float|None) -> torch.Tensor:
     logits = head(h).float()
     return softcap * torch.tanh(logits / softcap) if softcap else logits
@@ -150,7 +150,7 @@ def window_mask(mask:torch.Tensor, window:int|None) -> torch.Tensor:
     mask = mask.float()
     return mask if window is None else mask * (mask.cumsum(1) <= window)
 
-# %% ../nbs/04_distill.ipynb #c016
+# %% ../nbs/04_distill.ipynb #c018
 def completion_mask(completions:torch.Tensor, eos:list[int]) -> torch.Tensor:
     "1 on each completion's tokens up to and including the first end-of-turn token: [batch, T]."
     is_eos = torch.isin(completions, torch.tensor(eos, device=completions.device))
@@ -200,7 +200,7 @@ def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new
                     enc.attention_mask.repeat_interleave(n_samples, 0), completions, mask,
                     tok.batch_decode(completions * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True))
 
-# %% ../nbs/04_distill.ipynb #c019
+# %% ../nbs/04_distill.ipynb #c021
 def backbone(model:nn.Module) -> nn.Module:
     "The decoder stack of a causal LM (through PEFT and DDP wrappers): hidden states after the final norm."
     return unwrap_model(model).get_decoder()
@@ -227,7 +227,7 @@ def completion_hidden(model:nn.Module, # a causal LM, or a (wrapped) `FinalHidde
     P = prompt_ids.shape[1]
     return h[:, P-1:P-1+completions.shape[1]]
 
-# %% ../nbs/04_distill.ipynb #c025
+# %% ../nbs/04_distill.ipynb #c027
 PAPER_LR = {'llama': 1e-6, 'qwen': 1e-5}   # §4.1: full fine-tuning learning rates by model family
 
 @dataclass
@@ -249,6 +249,7 @@ class DistillConfig:
     lora_alpha: int = 32             # LoRA scale numerator
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
     loss: LossConfig = field(default_factory=LossConfig)
+    anchor_weight: float = 0.0       # weight of the harmless-anchor term (0: the paper, harmful prompts only; see `train`)
     seed: int = 0                    # seeds prompt order and sampling
     def __post_init__(self):
         if isinstance(self.loss, dict): self.loss = LossConfig(**self.loss)
@@ -263,6 +264,7 @@ class DistillConfig:
                              f"({self.micro_batch})")
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.anchor_weight < 0: raise ValueError(f"anchor_weight must be >= 0, got {self.anchor_weight}")
 
     @property
     def prompts_per_step(self): return self.sequences_per_step // self.n_samples
@@ -291,7 +293,7 @@ def profile_config(profile:str, model=None, **overrides) -> tuple[DistillConfig,
         settings['lr'] = PAPER_LR[family]
     return DistillConfig(**settings), n_prompts
 
-# %% ../nbs/04_distill.ipynb #c028
+# %% ../nbs/04_distill.ipynb #c030
 def _save_optimizer(opt:torch.optim.Optimizer, folder:Path):
     state = opt.state_dict()
     tensors = {f'{i}.{k}': v.contiguous() for i, s in state['state'].items() for k, v in s.items() if torch.is_tensor(v)}
@@ -318,7 +320,7 @@ def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, n_steps - warmup)))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
-# %% ../nbs/04_distill.ipynb #c029
+# %% ../nbs/04_distill.ipynb #c031
 class SafeSteerTrainer:
     "Masked on-policy distillation of `model` towards `teacher` on the safety tokens `safety_ids`."
     progress_label = 'masked OPD'   # the training progress bar's name
@@ -343,7 +345,7 @@ class SafeSteerTrainer:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.hidden, self.optimizer = self.accelerator.prepare(
             FinalHidden(self.model), torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay))
-        self.log, self.step_done = [], 0
+        self.log, self.step_done, self.anchors = [], 0, []
 
     def teacher_context(self):
         "The model as the teacher: adapters off (shared weights) and the teacher's intervention on."
@@ -352,25 +354,34 @@ class SafeSteerTrainer:
         stack.enter_context(self.teacher.steering())
         return stack
 
+    def reference_context(self):
+        "The model as the base model, the anchor term's reference: adapters off (shared weights), no intervention."
+        return self.model.disable_adapter() if self.cfg.lora else nullcontext()
+
     def n_steps(self, n_prompts:int) -> int: return math.ceil(n_prompts * self.cfg.epochs / self.cfg.prompts_per_step)
 
-    def step_prompts(self, instructions:list[str], step:int) -> list[str]:
-        "This process's share of the prompts of optimiser step `step` (seeded order, reshuffled every epoch)."
+    def step_prompts(self, instructions:list[str], step:int, cycle:bool=False) -> list[str]:
+        """This process's share of the prompts of optimiser step `step` (seeded order, reshuffled every epoch); with `cycle`,
+        as many epochs as step `step` needs (the anchor prompts, which need not match the training prompts in number)."""
         n, per = len(instructions), self.cfg.prompts_per_step
         order = []
-        for epoch in range(self.cfg.epochs):
+        for epoch in range(math.ceil((step + 1) * per / n) if cycle else self.cfg.epochs):
             order += torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
         mine = order[step*per:(step+1)*per]
         return [instructions[i] for i in mine[self.accelerator.process_index::self.accelerator.num_processes]]
 
     def train(self, instructions:list[str], # the harmful training prompts (paper: 100)
               stop_after:int|None=None,     # run at most this many steps in this call (the rest resume later)
-              progress:bool=True) -> list[dict]:
+              progress:bool=True,
+              anchors:list[str]|None=None,  # harmless prompts for the anchor term (only with `cfg.anchor_weight` > 0)
+             ) -> list[dict]:
         "Train, resuming from `output_dir/checkpoint` if present; returns the per-step log."
         if not instructions: raise ValueError("no training prompts: pass at least one harmful instruction")
+        _check_anchors(anchors, self.cfg.anchor_weight)
         limit = context_length(self.model)
         instructions, self.n_truncated = fit_prompts(self.tok, instructions, limit and limit - self.cfg.max_new_tokens,
                                                      self.teacher.system)
+        self.anchors = fit_prompts(self.tok, anchors, limit and limit - self.cfg.max_new_tokens)[0] if anchors else []
         n_steps = self.n_steps(len(instructions))
         self.scheduler = cosine_schedule(self.optimizer, n_steps, self.cfg.warmup_ratio)
         self.resume()
@@ -383,42 +394,51 @@ class SafeSteerTrainer:
         return self.log
 
     def train_step(self, prompts:list[str], step:int) -> dict:
-        "One optimiser step over `prompts`: rollouts (one sampling call per `rollout_batch` sequences), teacher scoring, student update."
+        """One optimiser step over `prompts` (and the step's anchor prompts, if any): rollouts (one sampling call per
+        `rollout_batch` sequences), teacher (or, for anchors, base-model) scoring, student update."""
         cfg, acc, start = self.cfg, self.accelerator, time.time()
         torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + acc.process_index)
-        seconds, totals = dict(generation=0., teacher=0., student=0.), {}
-        scale = acc.num_processes / cfg.sequences_per_step
-        rollouts = self._rollouts(prompts, step)
+        seconds, totals = dict(generation=0., teacher=0., student=0.), {'': {}, 'anchor_': {}}
+        groups = {'': self._rollouts(prompts, step)}
+        if self.anchors: groups['anchor_'] = self._rollouts(self.step_prompts(self.anchors, step, cycle=True), step)
         seconds['generation'] = time.time() - start
-        micro = [ro.select(slice(i, i + cfg.micro_batch)) for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
-        for k, ro in enumerate(micro):
+        micro = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in groups.items()
+                 for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
+        for k, (prefix, ro) in enumerate(micro):
             t1 = time.time()
-            with torch.no_grad(), self.teacher_context():
-                t_prompt, t_mask = self._teacher_prompts(ro)
-                t_h = completion_hidden(self.teacher_model, t_prompt, t_mask, ro.completions, ro.mask)
-            self._check_finite(t_h[ro.mask.bool()], "the teacher's hidden states", step)
+            t_h = self._reference_hidden(ro) if prefix else self._teacher_hidden(ro)
+            self._check_finite(t_h[ro.mask.bool()], "the base model's hidden states" if prefix else "the teacher's hidden states", step)
             t2 = time.time()
-            sync = acc.no_sync(self.hidden) if k < len(micro) - 1 else nullcontext()
-            with sync:
+            with acc.no_sync(self.hidden) if k < len(micro) - 1 else nullcontext():
                 s_h = completion_hidden(self.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
                 loss, stats = distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.model),
                                            output_head(self.teacher_model), self.ids, cfg.loss, _softcap(self.model))
                 self._check_finite(loss, 'the loss', step)
-                acc.backward(loss * len(ro.texts) * scale)
+                weight = cfg.anchor_weight if prefix else 1.0
+                acc.backward(loss * (weight * len(ro.texts) * acc.num_processes / cfg.sequences_per_step))
             seconds['teacher'] += t2 - t1; seconds['student'] += time.time() - t2
-            for key, v in stats.items(): totals[key] = totals.get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
-        texts = [t for ro in rollouts for t in ro.texts]
+            for key, v in stats.items():
+                totals[prefix][key] = totals[prefix].get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
         grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self._check_finite(torch.as_tensor(grad_norm), 'the gradient norm', step)
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
-        total = time.time() - start
-        record = dict(step=step, lr=lr, **{k: v / len(texts) for k, v in totals.items() if k != 'tokens'},
-                      tokens=int(totals['tokens']), grad_norm=float(grad_norm),
-                      rollout_refusal=sum(map(is_refusal, texts)) / len(texts),
-                      tokens_per_s=totals['tokens'] / max(seconds['generation'], 1e-9),
-                      **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(total, 3))
-        return record
+        record = dict(step=step, lr=lr, grad_norm=float(grad_norm))
+        for prefix, rollouts in groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
+        tokens = sum(g['tokens'] for g in totals.values() if g)
+        return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9),
+                    **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(time.time() - start, 3))
+
+    def _teacher_hidden(self, ro:Rollouts) -> torch.Tensor:
+        "The teacher's final hidden states on the completions of `ro`."
+        with torch.no_grad(), self.teacher_context():
+            t_prompt, t_mask = self._teacher_prompts(ro)
+            return completion_hidden(self.teacher_model, t_prompt, t_mask, ro.completions, ro.mask)
+
+    def _reference_hidden(self, ro:Rollouts) -> torch.Tensor:
+        "The base model's final hidden states on the completions of `ro` (the anchor term's target)."
+        with torch.no_grad(), self.reference_context():
+            return completion_hidden(self.teacher_model, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
 
     def _rollouts(self, prompts:list[str], step:int) -> list[Rollouts]:
         "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
@@ -514,6 +534,21 @@ class SafeSteerTrainer:
             with atomic_path(self.output_dir/'merged') as tmp:
                 full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
         return self.output_dir
+
+def _check_anchors(anchors:list[str]|None, weight:float):
+    "Refuse anchor prompts without a weight for them, and a weight without prompts."
+    if weight > 0 and not anchors:
+        raise ValueError(f"anchor_weight is {weight} but no anchor prompts were given: pass harmless prompts as `anchors`, "
+                         "or set anchor_weight=0 (the paper's setting, harmful prompts only)")
+    if anchors and weight == 0:
+        raise ValueError(f"{len(anchors)} anchor prompts were given but anchor_weight is 0, so they would be ignored: "
+                         "set anchor_weight > 0, or leave `anchors` out")
+
+def _group_record(prefix:str, totals:dict, rollouts:list[Rollouts]) -> dict:
+    "Log fields of one group of a step's rollouts (the training prompts, or the anchors with prefix `anchor_`): means per sequence."
+    texts = [t for ro in rollouts for t in ro.texts]
+    return {**{prefix + k: v / len(texts) for k, v in totals.items() if k != 'tokens'}, prefix + 'tokens': int(totals['tokens']),
+            (prefix or 'rollout_') + 'refusal': sum(map(is_refusal, texts)) / len(texts)}
 
 def result_settings(config:dict) -> dict:
     """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: all but the loss's `chunk_size`
