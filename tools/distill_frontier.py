@@ -40,6 +40,7 @@ def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
     train_set = lambda s: s.get('train_set', 'advbench')   # older summaries: AdvBench
     if train_set(summary) != train_set(default): changed['prompts from'] = train_set(summary)
     if summary.get('n_train_prompts') != default.get('n_train_prompts'): changed['prompts'] = summary['n_train_prompts']
+    if summary.get('anchor_set') != default.get('anchor_set'): changed['anchors from'] = summary.get('anchor_set')
     if summary.get('teacher_coef', own_coef) != own_coef: changed['coef'] = summary['teacher_coef']
     per_set, n = summary['per_set'], summary['n_eval']
     harmful, harmless, anchors = (summary['student_harmful_refusal'], summary['student_harmless_refusal'],
