@@ -379,9 +379,9 @@ class SafeSteerTrainer:
         if not instructions: raise ValueError("no training prompts: pass at least one harmful instruction")
         _check_anchors(anchors, self.cfg.anchor_weight)
         limit = context_length(self.model)
-        instructions, self.n_truncated = fit_prompts(self.tok, instructions, limit and limit - self.cfg.max_new_tokens,
-                                                     self.teacher.system)
-        self.anchors = fit_prompts(self.tok, anchors, limit and limit - self.cfg.max_new_tokens)[0] if anchors else []
+        longest = limit and limit - self.cfg.max_new_tokens   # room left for the rollout
+        instructions, self.n_truncated = fit_prompts(self.tok, instructions, longest, self.teacher.system)
+        self.anchors = fit_prompts(self.tok, anchors, longest)[0] if anchors else []
         n_steps = self.n_steps(len(instructions))
         self.scheduler = cosine_schedule(self.optimizer, n_steps, self.cfg.warmup_ratio)
         self.resume()
@@ -398,9 +398,10 @@ class SafeSteerTrainer:
         `rollout_batch` sequences), teacher (or, for anchors, base-model) scoring, student update."""
         cfg, acc, start = self.cfg, self.accelerator, time.time()
         torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + acc.process_index)
-        seconds, totals = dict(generation=0., teacher=0., student=0.), {'': {}, 'anchor_': {}}
+        seconds = dict(generation=0., teacher=0., student=0.)
         groups = {'': self._rollouts(prompts, step)}
         if self.anchors: groups['anchor_'] = self._rollouts(self.step_prompts(self.anchors, step, cycle=True), step)
+        totals = {prefix: {} for prefix in groups}
         seconds['generation'] = time.time() - start
         micro = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in groups.items()
                  for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
@@ -425,7 +426,7 @@ class SafeSteerTrainer:
         self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
         record = dict(step=step, lr=lr, grad_norm=float(grad_norm))
         for prefix, rollouts in groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
-        tokens = sum(g['tokens'] for g in totals.values() if g)
+        tokens = sum(g['tokens'] for g in totals.values())
         return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9),
                     **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(time.time() - start, 3))
 
