@@ -16,14 +16,14 @@ from safetensors.torch import save_file
 from transformers.generation import LogitsProcessor, LogitsProcessorList
 from .models import (sliced_output_head, decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
                               fit_prompts, model_fingerprint)
-from .packages import atomic_path, read_json, read_safetensors, differences, ArtifactError
+from .packages import atomic_path, read_json, read_safetensors, differences, ArtifactError, identity, key_rules
 from .judges import is_refusal
 
 # %% auto #0
-__all__ = ['SLICES', 'DIVERGENCES', 'PAPER_LR', 'PROFILES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss',
-           'window_mask', 'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'backbone', 'output_head',
-           'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer',
-           'result_settings']
+__all__ = ['SLICES', 'DIVERGENCES', 'PAPER_LR', 'PROFILES', 'TRAINING_RULES', 'LossConfig', 'slice_logprobs', 'divergence',
+           'distill_loss', 'window_mask', 'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'backbone',
+           'output_head', 'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule',
+           'SafeSteerTrainer', 'result_settings']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -35,7 +35,7 @@ class LossConfig:
     divergence: str = 'reverse'     # 'reverse' KL (paper), 'forward' KL, or generalised 'jsd'
     beta: float = 0.5               # JSD mixing weight, in (0, 1)
     window: int|None = None         # only the first `window` response tokens count (None: all)
-    chunk_size: int = 256           # completion tokens per output-head chunk (bounds memory)
+    chunk_size: int = field(default=256, metadata=dict(result=False))   # completion tokens per output-head chunk (bounds memory only)
     def __post_init__(self):
         if self.slice not in SLICES: raise ValueError(f"slice must be one of {SLICES}, got {self.slice!r}")
         if self.divergence not in DIVERGENCES: raise ValueError(f"divergence must be one of {DIVERGENCES}, got {self.divergence!r}")
@@ -238,7 +238,7 @@ class DistillConfig:
     temperature: float = 1.0         # rollout sampling temperature
     sequences_per_step: int = 32     # sequences per optimiser step
     micro_batch: int = 8             # sequences per forward/backward (a multiple of n_samples)
-    rollout_batch: int|None = None   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
+    rollout_batch: int|None = field(default=None, metadata=dict(neutral=True))   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     epochs: int = 1                  # passes over the prompts
     lr: float = 1e-5                 # peak learning rate (paper: 1e-6 Llama, 1e-5 Qwen)
     warmup_ratio: float = 0.1        # linear warm-up share of the steps, then cosine decay
@@ -249,7 +249,7 @@ class DistillConfig:
     lora_alpha: int = 32             # LoRA scale numerator
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
     loss: LossConfig = field(default_factory=LossConfig)
-    anchor_weight: float = 0.0       # weight of the harmless-anchor term (0: the paper, harmful prompts only; see `train`)
+    anchor_weight: float = field(default=0.0, metadata=dict(neutral=True))   # weight of the harmless-anchor term (0: the paper, harmful prompts only)
     seed: int = 0                    # seeds prompt order and sampling
     def __post_init__(self):
         if isinstance(self.loss, dict): self.loss = LossConfig(**self.loss)
@@ -551,13 +551,16 @@ def _group_record(prefix:str, totals:dict, rollouts:list[Rollouts]) -> dict:
     return {**{prefix + k: v / len(texts) for k, v in totals.items() if k != 'tokens'}, prefix + 'tokens': int(totals['tokens']),
             (prefix or 'rollout_') + 'refusal': sum(map(is_refusal, texts)) / len(texts)}
 
+TRAINING_RULES = {**key_rules(DistillConfig), **key_rules(LossConfig, 'loss.')}
+"What `identity` leaves out of a `DistillConfig`'s dict: `loss.chunk_size` (memory only) and settings at their neutral value."
+
 def result_settings(config:dict) -> dict:
-    """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: all but the loss's `chunk_size`
-    (it bounds memory; the result is the same), with settings newer than the saved config at their defaults. A resumed
-    run must share them with its checkpoint; runs that differ in them are different experiments."""
-    settings = {**asdict(DistillConfig()), **json.loads(json.dumps(config))}
-    settings['loss'] = {k: v for k, v in settings['loss'].items() if k != 'chunk_size'}
-    return json.loads(json.dumps(settings))
+    """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: settings missing from an older
+    config take their defaults, then `identity` under `TRAINING_RULES` drops memory-only and neutral ones. A resumed run
+    must share them with its checkpoint; runs that differ in them are different experiments."""
+    config = json.loads(json.dumps(config))
+    settings = {**asdict(DistillConfig()), **config, 'loss': {**asdict(LossConfig()), **config.get('loss', {})}}
+    return identity(settings, TRAINING_RULES)
 
 def _softcap(model) -> float|None:
     return getattr(unwrap_model(model).config, 'final_logit_softcapping', None)

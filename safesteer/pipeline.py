@@ -16,17 +16,19 @@ from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
                                 find_direction, calibrate_coef, refusal_scores, filter_by_refusal, batches)
 from .voting import VotingConfig, SafetyTokens, collect_votes
-from .distill import LossConfig, SafeSteerTrainer, profile_config, completion_hidden, output_head
+from .distill import DistillConfig, LossConfig, SafeSteerTrainer, PROFILES, profile_config, completion_hidden, output_head
 from .evaluate import EvalConfig, evaluate, primary_rows
+from .packages import config_hash, identity, key_rules
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'TUNED_DIRECTION', 'CALIBRATION_COEFS', 'N_STEERING', 'N_BUDGET', 'HEADLINE', 'METHODS', 'TRAINED_METHODS',
-           'DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings', 'pipeline_settings',
-           'advbench_splits', 'training_prompts', 'held_out_prompts', 'config_hash', 'nan_to_none', 'find_summary',
-           'headline', 'headline_table', 'with_stderr', 'Method', 'method_spec', 'sequence_nll', 'SFTTrainer',
-           'prompt_states', 'pca_basis', 'project', 'relative_shift', 'load_subject', 'direction_id', 'Pipeline',
-           'notebook_parameters', 'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
+__all__ = ['PRESETS', 'TUNED_DIRECTION', 'CALIBRATION_COEFS', 'N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS',
+           'TRAINED_METHODS', 'DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings',
+           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
+           'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table', 'with_stderr', 'Method',
+           'method_spec', 'sequence_nll', 'SFTTrainer', 'prompt_states', 'pca_basis', 'project', 'relative_shift',
+           'load_subject', 'direction_id', 'Pipeline', 'notebook_parameters', 'find_notebooks', 'papermill_execute',
+           'declared_parameters', 'reproduce']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -95,9 +97,16 @@ def held_out_prompts(seed:int=0) -> list[str]:
     return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET]
 
 # %% ../nbs/08_pipeline.ipynb #c012
-def config_hash(config:dict) -> str:
-    "A short hash of a JSON-able configuration, independent of key order."
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+RUN_RULES = {**key_rules(DistillConfig, 'training.'), **key_rules(EvalConfig, 'evaluation.')}
+"What `identity` leaves out of a run's configuration: neutral and memory-only settings of training and evaluation."
+
+def run_identity(config:dict) -> dict:
+    "What identifies a run (`Pipeline.run_config`): its configuration under `RUN_RULES`."
+    return identity(config, RUN_RULES)
+
+def training_identity(config:dict) -> dict:
+    "What identifies the trained model of a run: its identity without the evaluation settings."
+    return {k: v for k, v in run_identity(config).items() if k != 'evaluation'}
 
 def nan_to_none(obj):
     "`obj` with every float NaN (in nested dicts and lists) replaced by None, so that it is strict JSON."
@@ -106,14 +115,15 @@ def nan_to_none(obj):
     if isinstance(obj, (list, tuple)): return [nan_to_none(v) for v in obj]
     return obj
 
-def find_summary(path:str|Path, key:str, search=()) -> dict|None:
-    "The summary at `path` if its `config_hash` is `key`, else the first in `search` with it (copied to `path`), else None."
-    path = Path(path)
+def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
+    """The summary at `path` if its configuration has the identity of `config`, else the first in `search` that has
+    (copied to `path`), else None."""
+    path, wanted = Path(path), run_identity(config)
     for p in [path, *map(Path, search)]:
         if not p.exists() or p.suffix != '.json': continue
         try: summary = json.loads(p.read_text())
         except json.JSONDecodeError: continue
-        if isinstance(summary, dict) and summary.get('config_hash') == key:
+        if isinstance(summary, dict) and isinstance(summary.get('config'), dict) and run_identity(summary['config']) == wanted:
             if p != path: write_json(path, summary)
             return summary
     return None
@@ -332,7 +342,7 @@ class Pipeline:
         "The refusal direction: `02_steering`'s artifact if present (unless `force`), else found and saved there."
         if self._direction is not None and not force: return self._direction
         path = self.out('02_steering', 'direction')
-        if path.exists() and not force: found = RefusalDirection.load(path).check_compatible(self.model)
+        if path.exists() and not force: found = RefusalDirection.load(path)   # checked against the model by `teacher`
         else:
             p = self.direction_prompts()
             cfg = DirectionConfig(**self.settings.direction)
@@ -377,7 +387,7 @@ class Pipeline:
         else:
             found = self.vote().safety_tokens()
             found.save(path)
-        self._tokens = found.check_compatible(self.tok)
+        self._tokens = found   # checked against the tokenizer by `align`
         return self._tokens
 
     def token_variants(self, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
@@ -392,7 +402,8 @@ class Pipeline:
     def distill_config(self, method:str, n_prompts:int|None=None, loss:dict|None=None):
         "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
         m = method_spec(method)
-        cfg, n = profile_config(self.profile, self.model, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
+        family_lr = 'lr' not in PROFILES[self.profile]   # the paper's lr depends on the model's family
+        cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
         return cfg, n_prompts or n
 
     def run_config(self, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
@@ -420,7 +431,8 @@ class Pipeline:
         teacher = self.teacher(model, m.teacher)
         torch.manual_seed(self.settings.seed)   # the LoRA initialisation
         if m.train == 'sft': trainer = SFTTrainer(model, self.tok, teacher, cfg, output_dir)
-        else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).ids if m.uses_tokens else [], cfg, output_dir)
+        else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).check_compatible(self.tok).ids
+                                         if m.uses_tokens else [], cfg, output_dir)
         log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
         trainer.save(merged)
         seconds = sum(r['seconds'] for r in log) + getattr(trainer, 'targets_seconds', 0.0)
@@ -449,13 +461,13 @@ class Pipeline:
            ) -> dict:
         "Align and evaluate `method` and write its summary to `path`; reuse a summary of the same configuration (unless `force`)."
         config = self.run_config(method, tokens, n_prompts, loss)
-        key = config_hash(config)
+        key = config_hash(run_identity(config))
         if key in self._done:
             write_json(path, self._done[key]); return self._done[key]
-        found = None if self.force else find_summary(path, key, self.summaries())
+        found = None if self.force else find_summary(path, config, self.summaries())
         if found is not None: return found
         m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
-        folder = self.runs/model_slug(self.model_name)/f'{method}-{key[:8]}'   # checkpoints and finished benchmarks: a rerun resumes
+        folder = self.run_folder(method, config)   # checkpoints and finished benchmarks: a rerun resumes
         if self.force: shutil.rmtree(folder, ignore_errors=True)
         if m.train:
             trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
@@ -465,6 +477,10 @@ class Pipeline:
         write_json(path, summary)
         self._done[key] = summary
         return summary
+
+    def run_folder(self, method:str, config:dict) -> Path:
+        "Where a run's trained model, checkpoints and evaluations go: named by its training settings alone."
+        return self.runs/model_slug(self.model_name)/f'{method}-{config_hash(training_identity(config))[:8]}'
 
     def summaries(self) -> list[Path]:
         "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
