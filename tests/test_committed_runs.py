@@ -46,3 +46,27 @@ def test_every_committed_ablation_run_is_found(tmp_path):
     pipe = Pipeline(MODEL, 'cpu', FIGURES, tmp_path/'runs')
     for name, saved in runs.items(): assert_found(pipe, name, saved, ablation_config(pipe, name), tmp_path)
     assert pipe._loaded is None, 'finding the committed runs loaded the model'
+
+def load_tool(name:str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, FIGURES.parent/'tools'/f'{name}.py')
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+
+def test_the_coefficient_migration_was_applied_and_is_idempotent(tmp_path):
+    "Every committed artifact uses `teacher_coef`/`selection_coef`; the migration turns the old names into them and nothing else."
+    import shutil
+    from safesteer.steering import RefusalDirection
+    migrate = load_tool('migrate_coefficients').migrate
+    copy = tmp_path/'figures'; shutil.copytree(FIGURES, copy)
+    assert migrate(copy) == [], 'a committed artifact still has the old coefficient names: run tools/migrate_coefficients.py'
+    for folder in sorted(FIGURES.glob('**/02_steering__*__direction')):
+        found = RefusalDirection.load(folder)
+        assert found.teacher_coef > 0 and 'selection_coef' in found.meta['config'], folder
+    path = copy/'02_steering__qwen2.5-coder-0.5b-instruct__direction'/'direction.json'
+    new = json.loads(path.read_text())
+    old = {('coef' if k == 'teacher_coef' else k): v for k, v in json.loads(path.read_text()).items()}
+    old['meta']['config'] = {('coef' if k == 'selection_coef' else k): v for k, v in new['meta']['config'].items()}
+    path.write_text(json.dumps(old, indent=1) + '\n')
+    assert RefusalDirection.load(path.parent).teacher_coef == new['teacher_coef']   # an old file still loads
+    assert migrate(copy) == [path] and json.loads(path.read_text()) == new
