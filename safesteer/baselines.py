@@ -8,6 +8,7 @@ import copy, json, time
 from contextlib import ExitStack
 from pathlib import Path
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from .models import generate, tokenize_prompts, position_ids, decoder_blocks
 from .judges import is_refusal
@@ -63,36 +64,41 @@ class SFT:
         self.target_refusal = sum(is_refusal(self.replies[i]) for i in instructions) / len(instructions)
         return instructions
 
-    def target_batch(self, prompts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        "Right-padded target tokens of the prompts' replies, with the end-of-turn token after replies that ended: [b, T] ids and mask."
-        limit, eos = self.cfg.max_new_tokens, self.tok.eos_token_id
-        ids = [self.tok(self.replies[p], add_special_tokens=False).input_ids[:limit] for p in prompts]
-        ids = [t + [eos] if len(t) < limit else t for t in ids]
-        out = torch.full((len(ids), max(map(len, ids))), self.tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(out)
-        for row, t in enumerate(ids): out[row, :len(t)], mask[row, :len(t)] = torch.tensor(t), 1
-        device = self.trainer.model.device
-        return out.to(device), mask.to(device)
+# %% ../nbs/06_baselines.ipynb #n6d12eb7
+@patch
+def target_batch(self:SFT, prompts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    "Right-padded target tokens of the prompts' replies, with the end-of-turn token after replies that ended: [b, T] ids and mask."
+    limit, eos = self.cfg.max_new_tokens, self.tok.eos_token_id
+    ids = [self.tok(self.replies[p], add_special_tokens=False).input_ids[:limit] for p in prompts]
+    ids = [t + [eos] if len(t) < limit else t for t in ids]
+    out = torch.full((len(ids), max(map(len, ids))), self.tok.pad_token_id, dtype=torch.long)
+    mask = torch.zeros_like(out)
+    for row, t in enumerate(ids): out[row, :len(t)], mask[row, :len(t)] = torch.tensor(t), 1
+    device = self.trainer.model.device
+    return out.to(device), mask.to(device)
 
-    def micro_batches(self, prompts:list[str], step:int) -> list[tuple]:
-        "Chunks of `micro_batch / n_samples` prompts, each with its share of the step."
-        per = max(1, self.cfg.micro_batch // self.cfg.n_samples)
-        return [(chunk, len(chunk) / self.cfg.prompts_per_step) for chunk in batches(prompts, per)]
+@patch
+def micro_batches(self:SFT, prompts:list[str], step:int) -> list[tuple]:
+    "Chunks of `micro_batch / n_samples` prompts, each with its share of the step."
+    per = max(1, self.cfg.micro_batch // self.cfg.n_samples)
+    return [(chunk, len(chunk) / self.cfg.prompts_per_step) for chunk in batches(prompts, per)]
 
-    def loss(self, chunk:list[str]) -> tuple[torch.Tensor, dict]:
-        "The cross-entropy of the chunk's targets."
-        enc = tokenize_prompts(self.tok, chunk, device=self.trainer.model.device)
-        targets, mask = self.target_batch(chunk)
-        h = completion_hidden(self.trainer.hidden, enc.input_ids, enc.attention_mask, targets, mask)
-        loss = sequence_nll(output_head(self.trainer.model)(h), targets, mask)
-        return loss, dict(loss=loss.item(), tokens=int(mask.sum()))
+@patch
+def loss(self:SFT, chunk:list[str]) -> tuple[torch.Tensor, dict]:
+    "The cross-entropy of the chunk's targets."
+    enc = tokenize_prompts(self.tok, chunk, device=self.trainer.model.device)
+    targets, mask = self.target_batch(chunk)
+    h = completion_hidden(self.trainer.hidden, enc.input_ids, enc.attention_mask, targets, mask)
+    loss = sequence_nll(output_head(self.trainer.model)(h), targets, mask)
+    return loss, dict(loss=loss.item(), tokens=int(mask.sum()))
 
-    def step_record(self, done:list[tuple]) -> dict:
-        "The step's mean loss per prompt, its target tokens and the share of its targets that refuse."
-        prompts = [p for chunk, _ in done for p in chunk]
-        return dict(loss=sum(s['loss'] * len(chunk) for chunk, s in done) / max(len(prompts), 1),
-                    tokens=sum(s['tokens'] for _, s in done),
-                    target_refusal=sum(is_refusal(self.replies[p]) for p in prompts) / max(len(prompts), 1))
+@patch
+def step_record(self:SFT, done:list[tuple]) -> dict:
+    "The step's mean loss per prompt, its target tokens and the share of its targets that refuse."
+    prompts = [p for chunk, _ in done for p in chunk]
+    return dict(loss=sum(s['loss'] * len(chunk) for chunk, s in done) / max(len(prompts), 1),
+                tokens=sum(s['tokens'] for _, s in done),
+                target_refusal=sum(is_refusal(self.replies[p]) for p in prompts) / max(len(prompts), 1))
 
 # %% ../nbs/06_baselines.ipynb #nc06d969
 @torch.no_grad()

@@ -120,6 +120,7 @@ def tokens(args):
     st = pipe.tokens(force=args.force)
     print(f"{len(st)} safety tokens of {args.model}: {st.strings[:20]}\n  saved in {pipe.out('03_voting', 'tokens.json')}")
 
+# %% ../nbs/09_cli.ipynb #n95c8702
 @subcommand('align', 'Align a model: direction and safety tokens (reused when present), training, and the aligned model folder.')
 def _align_args(p):
     _stage_args(p)
@@ -176,7 +177,7 @@ def _reproduce_args(p):
 
 def reproduce(args) -> int:
     "Run the driver; 1 if any (notebook, model) failed."
-    from safesteer.pipeline import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
+    from safesteer.reproduce import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
     start = time.time()
     report = run_all(args.notebooks or DEFAULT_NOTEBOOKS, args.models or REAL_MODELS, args.profile, args.figures_dir,
                      args.runs_dir, args.force, args.nbs_dir)

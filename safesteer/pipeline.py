@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from .models import load_model, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks
 from .data import load_prompts, split_prompts
@@ -25,11 +26,10 @@ from .packages import config_hash, identity, key_rules
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'DEFAULT_NOTEBOOKS', 'REAL_MODELS',
-           'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts',
-           'run_identity', 'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table',
-           'with_stderr', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'notebook_parameters',
-           'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
+__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings',
+           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
+           'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table', 'with_stderr', 'Method',
+           'method_spec', 'load_subject', 'direction_id', 'Pipeline']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -171,7 +171,7 @@ def method_spec(name:str) -> Method:
     if name not in METHODS: raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     return METHODS[name]
 
-# %% ../nbs/08_pipeline.ipynb #c030
+# %% ../nbs/08_pipeline.ipynb #n2f172fe
 def load_subject(model_name:str):
     "`(model, tokenizer)`: the random tiny model for `'tiny'`, else `load_model(model_name)`."
     return tiny_model() if model_name == 'tiny' else load_model(model_name)
@@ -181,6 +181,7 @@ def direction_id(found:RefusalDirection) -> dict:
     digest = hashlib.sha256(found.direction.float().contiguous().numpy().tobytes()).hexdigest()[:16]
     return dict(layer=found.layer, position=found.position, teacher_coef=found.teacher_coef, sha256=digest)
 
+# %% ../nbs/08_pipeline.ipynb #c030
 class Pipeline:
     "Cached, resumable stages of SafeSteer for one model: direction, safety tokens, align a method, evaluate it."
     def __init__(self, model_name:str='tiny',  # 'tiny' or any name load_model accepts
@@ -208,7 +209,6 @@ class Pipeline:
 
     def out(self, notebook:str, what:str) -> Path: return artifact_path(self.figures, notebook, self.model_name, what)
 
-    # -- section 3.1: the direction ---------------------------------------------------------------------------
     def direction_prompts(self) -> dict:
         "02_steering's prompt splits: harmful (AdvBench) and harmless, train and validation."
         s = self.settings
@@ -240,215 +240,140 @@ class Pipeline:
         if kind != 'steered': raise ValueError(f"teacher must be 'steered' or 'system', got {kind!r}")
         return SteeredTeacher.from_direction(model, self.direction())
 
-    # -- section 3.2: the safety tokens -----------------------------------------------------------------------
-    def vote_prompts(self) -> list[str]:
-        "The harmless validation prompts, those the base model refuses dropped when `filter_vote_prompts`."
-        prompts = self.direction_prompts()['harmless_val']
-        if not self.settings.filter_vote_prompts: return prompts
-        return filter_by_refusal(refusal_scores(self.model, self.tok, prompts), prompts, harmful=False)
+# %% ../nbs/08_pipeline.ipynb #n593df32
+@patch
+def vote_prompts(self:Pipeline) -> list[str]:
+    "The harmless validation prompts, those the base model refuses dropped when `filter_vote_prompts`."
+    prompts = self.direction_prompts()['harmless_val']
+    if not self.settings.filter_vote_prompts: return prompts
+    return filter_by_refusal(refusal_scores(self.model, self.tok, prompts), prompts, harmful=False)
 
-    def voting_config(self, **overrides) -> VotingConfig:
-        "The paper's voting settings for the model's family, with the profile's and `overrides`."
-        return VotingConfig.for_model(self.model, **{'seed': self.settings.seed, **self.settings.voting, **overrides})
+@patch
+def voting_config(self:Pipeline, **overrides) -> VotingConfig:
+    "The paper's voting settings for the model's family, with the profile's and `overrides`."
+    return VotingConfig.for_model(self.model, **{'seed': self.settings.seed, **self.settings.voting, **overrides})
 
-    def vote(self, n_tokens:int|None=None, horizon:int|None=None):
-        "A voting run (`safesteer.voting.VoteRun`) with the steered teacher, from which sets of any size and horizon up to these are selected."
-        cfg = self.voting_config(**({'n_tokens': n_tokens} if n_tokens else {}))
-        return collect_votes(self.teacher(self.model), self.tok, self.vote_prompts(), cfg,
-                             horizon=max(horizon or cfg.horizon, cfg.horizon), progress=self.progress)
+@patch
+def vote(self:Pipeline, n_tokens:int|None=None, horizon:int|None=None):
+    "A voting run (`safesteer.voting.VoteRun`) with the steered teacher, from which sets of any size and horizon up to these are selected."
+    cfg = self.voting_config(**({'n_tokens': n_tokens} if n_tokens else {}))
+    return collect_votes(self.teacher(self.model), self.tok, self.vote_prompts(), cfg,
+                         horizon=max(horizon or cfg.horizon, cfg.horizon), progress=self.progress)
 
-    def tokens(self, force:bool=False) -> SafetyTokens:
-        "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
-        if self._tokens is not None and not force: return self._tokens
-        path = self.out('03_voting', 'tokens.json')
-        if path.exists() and not force: found = SafetyTokens.load(path)
-        else:
-            found = self.vote().safety_tokens()
-            found.save(path)
-        self._tokens = found   # checked against the tokenizer by `align`
-        return self._tokens
+@patch
+def tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
+    "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
+    if self._tokens is not None and not force: return self._tokens
+    path = self.out('03_voting', 'tokens.json')
+    if path.exists() and not force: found = SafetyTokens.load(path)
+    else:
+        found = self.vote().safety_tokens()
+        found.save(path)
+    self._tokens = found   # checked against the tokenizer by `align`
+    return self._tokens
 
-    def token_variants(self, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
-        "Safety sets for each `(|S|, H)`, all from one voting run; saved as `<notebook>__<model>__tokens_S<k>_H<h>.json`."
-        paths = {(k, h): self.out(notebook, f'tokens_S{k}_H{h}.json') for k, h in sizes_horizons}
-        if force or not all(p.exists() for p in paths.values()):
-            run = self.vote(max(k for k, _ in paths), max(h for _, h in paths))
-            for (k, h), p in paths.items(): replace(run, cfg=replace(run.cfg, n_tokens=k)).safety_tokens(h).save(p)
-        return {kh: SafetyTokens.load(p).check_compatible(self.tok) for kh, p in paths.items()}
+@patch
+def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
+    "Safety sets for each `(|S|, H)`, all from one voting run; saved as `<notebook>__<model>__tokens_S<k>_H<h>.json`."
+    paths = {(k, h): self.out(notebook, f'tokens_S{k}_H{h}.json') for k, h in sizes_horizons}
+    if force or not all(p.exists() for p in paths.values()):
+        run = self.vote(max(k for k, _ in paths), max(h for _, h in paths))
+        for (k, h), p in paths.items(): replace(run, cfg=replace(run.cfg, n_tokens=k)).safety_tokens(h).save(p)
+    return {kh: SafetyTokens.load(p).check_compatible(self.tok) for kh, p in paths.items()}
 
-    # -- section 3.3: aligning --------------------------------------------------------------------------------
-    def distill_config(self, method:str, n_prompts:int|None=None, loss:dict|None=None):
-        "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
-        m = method_spec(method)
-        family_lr = 'lr' not in get_profile(self.profile).distill   # the paper's lr depends on the model's family
-        cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
-        return cfg, n_prompts or n
+# %% ../nbs/08_pipeline.ipynb #n5702397
+@patch
+def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict|None=None):
+    "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
+    m = method_spec(method)
+    family_lr = 'lr' not in get_profile(self.profile).distill   # the paper's lr depends on the model's family
+    cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
+    return cfg, n_prompts or n
 
-    def run_config(self, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
-        "Everything that determines a run's result; its hash keys the run's cache."
-        m = method_spec(method)
-        evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
-        config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
-                      evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
-        if m.needs_direction: config['direction'] = direction_id(self.direction())
-        if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
-        if m.uses_tokens: config['tokens'] = (tokens or self.tokens()).ids
-        if m.train:
-            cfg, n = self.distill_config(method, n_prompts, loss)
-            config['training'] = dict(asdict(cfg), n_prompts=n)
-        return config
-
-    def align(self, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
-              loss:dict|None=None, merged:bool=True):
-        """Train `method` on a fresh copy of the model, resuming in `output_dir`; save it (`SafeSteerTrainer.save`: the
-        adapter, and the merged model if `merged`). Returns the trainer and a record."""
-        m = method_spec(method)
-        if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
+@patch
+def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
+    "Everything that determines a run's result; its hash keys the run's cache."
+    m = method_spec(method)
+    evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
+    config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
+                  evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
+    if m.needs_direction: config['direction'] = direction_id(self.direction())
+    if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
+    if m.uses_tokens: config['tokens'] = (tokens or self.tokens()).ids
+    if m.train:
         cfg, n = self.distill_config(method, n_prompts, loss)
-        model = copy.deepcopy(self.model)
-        teacher = self.teacher(model, m.teacher)
-        torch.manual_seed(self.settings.seed)   # the LoRA initialisation
-        if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
-        else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).check_compatible(self.tok).ids
-                                         if m.uses_tokens else [], cfg, output_dir)
-        log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
-        trainer.save(merged)
-        seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
-        record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
-        if m.train == 'sft': record['target_refusal'] = trainer.method.target_refusal   # how many of the teacher's replies refuse
-        return trainer, record
+        config['training'] = dict(asdict(cfg), n_prompts=n)
+    return config
 
-    # -- evaluation -------------------------------------------------------------------------------------------
-    def eval_config(self, **overrides) -> EvalConfig:
-        return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
+@patch
+def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
+          loss:dict|None=None, merged:bool=True):
+    """Train `method` on a fresh copy of the model, resuming in `output_dir`; save it (`SafeSteerTrainer.save`: the
+    adapter, and the merged model if `merged`). Returns the trainer and a record."""
+    m = method_spec(method)
+    if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
+    cfg, n = self.distill_config(method, n_prompts, loss)
+    model = copy.deepcopy(self.model)
+    teacher = self.teacher(model, m.teacher)
+    torch.manual_seed(self.settings.seed)   # the LoRA initialisation
+    if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
+    else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).check_compatible(self.tok).ids
+                                     if m.uses_tokens else [], cfg, output_dir)
+    log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
+    trainer.save(merged)
+    seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
+    record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
+    if m.train == 'sft': record['target_refusal'] = trainer.method.target_refusal   # how many of the teacher's replies refuse
+    return trainer, record
 
-    def evaluate(self, model, method:str='base', output_dir:str|Path|None=None):
-        "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
-        return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
-                        model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
+# %% ../nbs/08_pipeline.ipynb #n3bdf199
+@patch
+def eval_config(self:Pipeline, **overrides) -> EvalConfig:
+    return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
 
-    def assess(self, model, method:str='base', steer:bool=False, output_dir:str|Path|None=None) -> dict:
-        "Evaluate `model` (under the steered teacher's hook if `steer`): headline numbers, per-benchmark summary, rows, seconds."
-        with self.teacher(model).steering() if steer else nullcontext():
-            result = self.evaluate(model, method, output_dir)
-        seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
-        return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
+@patch
+def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
+    "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
+    return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
+                    model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
-    def run(self, method:str, path:str|Path, # where the run's summary goes
-            tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None, # ablation overrides
-           ) -> dict:
-        "Align and evaluate `method` and write its summary to `path`; reuse a summary of the same configuration (unless `force`)."
-        config = self.run_config(method, tokens, n_prompts, loss)
-        key = config_hash(run_identity(config))
-        if key in self._done:
-            write_json(path, self._done[key]); return self._done[key]
-        found = None if self.force else find_summary(path, config, self.summaries())
-        if found is not None: return found
-        m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
-        folder = self.run_folder(method, config)   # checkpoints and finished benchmarks: a rerun resumes
-        if self.force: shutil.rmtree(folder, ignore_errors=True)
-        if m.train:
-            trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
-            model = trainer.model
-        summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
-                                   **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
-        write_json(path, summary)
-        self._done[key] = summary
-        return summary
+@patch
+def assess(self:Pipeline, model, method:str='base', steer:bool=False, output_dir:str|Path|None=None) -> dict:
+    "Evaluate `model` (under the steered teacher's hook if `steer`): headline numbers, per-benchmark summary, rows, seconds."
+    with self.teacher(model).steering() if steer else nullcontext():
+        result = self.evaluate(model, method, output_dir)
+    seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
+    return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
 
-    def run_folder(self, method:str, config:dict) -> Path:
-        "Where a run's trained model, checkpoints and evaluations go: named by its training settings alone."
-        return self.runs/model_slug(self.model_name)/f'{method}-{config_hash(training_identity(config))[:8]}'
+@patch
+def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
+        tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None, # ablation overrides
+       ) -> dict:
+    "Align and evaluate `method` and write its summary to `path`; reuse a summary of the same configuration (unless `force`)."
+    config = self.run_config(method, tokens, n_prompts, loss)
+    key = config_hash(run_identity(config))
+    if key in self._done:
+        write_json(path, self._done[key]); return self._done[key]
+    found = None if self.force else find_summary(path, config, self.summaries())
+    if found is not None: return found
+    m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
+    folder = self.run_folder(method, config)   # checkpoints and finished benchmarks: a rerun resumes
+    if self.force: shutil.rmtree(folder, ignore_errors=True)
+    if m.train:
+        trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
+        model = trainer.model
+    summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
+                               **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
+    write_json(path, summary)
+    self._done[key] = summary
+    return summary
 
-    def summaries(self) -> list[Path]:
-        "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
-        return sorted(self.figures.glob(f'*__{model_slug(self.model_name)}__*.json'))
+@patch
+def run_folder(self:Pipeline, method:str, config:dict) -> Path:
+    "Where a run's trained model, checkpoints and evaluations go: named by its training settings alone."
+    return self.runs/model_slug(self.model_name)/f'{method}-{config_hash(training_identity(config))[:8]}'
 
-# %% ../nbs/08_pipeline.ipynb #c035
-DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
-REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
-
-def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path='runs',
-                        force:bool=False, declared=None) -> dict:
-    "The papermill parameters of `notebook` for `model` under `profile`, keeping only those in `declared` (if given)."
-    p = get_profile(profile, model)
-    runs = Path(runs_dir).absolute()
-    params = dict(model_name=model, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs), force=force,
-                  output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
-    if model != 'tiny':
-        params.update(p.notebooks.get(notebook, {}))
-        if notebook == '02_steering':   # the model's own selection and calibration settings, where it has them
-            params.update(p.direction.get('selection', {}), **{k: p.direction[k] for k in ('calibration_coefs',) if k in p.direction})
-    else: params['profile'] = 'tiny'
-    return {k: v for k, v in params.items() if declared is None or k in declared}
-
-# %% ../nbs/08_pipeline.ipynb #c037
-def find_notebooks(nbs_dir:str|Path|None=None) -> Path:
-    "The folder of the experiment notebooks: `nbs_dir`, else `./nbs` or `.`, else the `nbs/` of the checkout safesteer was installed from."
-    import safesteer
-    checkout = Path(safesteer.__file__).resolve().parent.parent/'nbs'
-    candidates = [Path(nbs_dir)] if nbs_dir else [Path.cwd()/'nbs', Path.cwd(), checkout]
-    for c in candidates:
-        if (c/'06_baselines.ipynb').exists(): return c
-    raise FileNotFoundError(f"no experiment notebooks in {', '.join(map(str, candidates))}: run from a checkout of the safesteer "
-                            "repository or pass nbs_dir (--nbs-dir) pointing at its nbs/ folder")
-
-def papermill_execute(notebook:Path, output:Path, parameters:dict, cwd:Path, progress:bool=True):
-    "Execute `notebook` with `parameters` into `output` with papermill, in `cwd`."
-    import papermill
-    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name='python3', cwd=str(cwd),
-                               progress_bar=progress)
-
-def declared_parameters(notebook:Path) -> set:
-    "Names assigned in the notebook's cell tagged `parameters` (read with `ast`: papermill's own parser skips lines whose comment holds quotes)."
-    for cell in json.loads(Path(notebook).read_text())['cells']:
-        if 'parameters' in cell.get('metadata', {}).get('tags', []):
-            body = ast.parse(''.join(cell['source'])).body
-            return {t.id for node in body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
-    raise ValueError(f"{notebook} has no cell tagged 'parameters': papermill cannot pass it parameters")
-
-def _error_text(e:Exception) -> str:
-    "One line for a failed notebook: papermill's exception name and value, or the exception."
-    return f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', e)}".splitlines()[0][:500]
-
-def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (e.g. '06_baselines')
-              models=REAL_MODELS,              # model names, as load_model takes them ('tiny' for the random test model)
-              profile:str='cpu',               # 'cpu', 'paper' or 'tiny': the sizes of every run
-              figures_dir:str|Path='figures',  # figures, tables and summaries
-              runs_dir:str|Path='runs',        # executed notebooks, records, trained models
-              force:bool=False,                # run again even what finished with the same parameters
-              nbs_dir:str|Path|None=None,      # the notebooks' folder (default: ./nbs or the installed checkout's)
-              execute=None,                    # `f(notebook, output, parameters, cwd)`; default: papermill
-              progress:bool=True) -> dict:
-    "Run `notebooks` x `models`; returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."
-    nbs, runs = find_notebooks(nbs_dir), Path(runs_dir)
-    execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
-    report = dict(ran=[], skipped=[], failed=[])
-    for model in models:
-        for name in notebooks:
-            name = Path(name).stem
-            source = nbs/f'{name}.ipynb'
-            if not source.exists(): raise FileNotFoundError(f"no notebook {source}; available: {', '.join(p.stem for p in sorted(nbs.glob('0*.ipynb')))}")
-            params = notebook_parameters(name, model, profile, figures_dir, runs_dir, force, declared_parameters(source))
-            record_path, output = runs/name/f'{model_slug(model)}.json', runs/name/f'{model_slug(model)}.ipynb'
-            entry = dict(notebook=name, model=model, output=str(output))
-            if not force and _finished(record_path, params, artifact_path(figures_dir, name, model, 'summary.json')):
-                report['skipped'].append(entry); print(f'{name} {model}: finished before with these parameters, skipped'); continue
-            output.parent.mkdir(parents=True, exist_ok=True)
-            print(f'{name} {model}: running -> {output}')
-            start = time.time()
-            try: execute(source, output, params, nbs.parent)
-            except Exception as e:
-                entry['error'] = _error_text(e); report['failed'].append(entry)
-                print(f'{name} {model}: FAILED after {time.time() - start:.0f}s: {entry["error"]}')
-            else: report['ran'].append(entry)
-            write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok',
-                                         seconds=round(time.time() - start, 1)))
-    for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
-    return report
-
-def _finished(record_path:Path, params:dict, summary:Path) -> bool:
-    "True if the record says the notebook finished with `params` and its summary exists."
-    if not record_path.exists() or not Path(summary).exists(): return False
-    record = json.loads(record_path.read_text())
-    return record.get('status') == 'ok' and record.get('parameters') == json.loads(json.dumps(params))
+@patch
+def summaries(self:Pipeline) -> list[Path]:
+    "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
+    return sorted(self.figures.glob(f'*__{model_slug(self.model_name)}__*.json'))

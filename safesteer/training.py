@@ -12,6 +12,7 @@ from typing import Protocol
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from safetensors.torch import save_file
 from .models import unwrap_model, position_ids, model_fingerprint
 from .packages import atomic_path, read_json, read_safetensors, differences, identity, key_rules, ArtifactError
@@ -136,22 +137,6 @@ class Trainer:
         self.log, self.step_done = [], 0
         method.bind(self)
 
-    def base_context(self):
-        "The model as the base model: adapters off with LoRA (shared weights); the frozen copy needs nothing."
-        return self.model.disable_adapter() if self.cfg.lora else nullcontext()
-
-    def n_steps(self, n_prompts:int) -> int: return math.ceil(n_prompts * self.cfg.epochs / self.method.prompts_per_step)
-
-    def step_prompts(self, instructions:list[str], step:int, cycle:bool=False) -> list[str]:
-        """This process's share of the prompts of optimiser step `step` (seeded order, reshuffled every epoch); with `cycle`,
-        as many epochs as step `step` needs (prompts that need not match the training prompts in number)."""
-        n, per = len(instructions), self.method.prompts_per_step
-        order = []
-        for epoch in range(math.ceil((step + 1) * per / n) if cycle else self.cfg.epochs):
-            order += torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
-        mine = order[step*per:(step+1)*per]
-        return [instructions[i] for i in mine[self.accelerator.process_index::self.accelerator.num_processes]]
-
     def train(self, instructions:list[str], # the training prompts
               stop_after:int|None=None,     # run at most this many steps in this call (the rest resume later)
               progress:bool=True) -> list[dict]:
@@ -187,35 +172,60 @@ class Trainer:
         self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
         return dict(step=step, lr=lr, grad_norm=float(grad_norm), **self.method.step_record(done), seconds=round(time.time() - start, 3))
 
-    def fault(self, what:str, step:int) -> FloatingPointError:
-        "The error for a numerical fault found during step `step`, before its optimiser update."
-        saved = (f"the last good checkpoint, after {self.step_done} steps, is {self.checkpoint_dir}"
-                 if (self.checkpoint_dir/'state.json').exists() else "no checkpoint was written yet")
-        return FloatingPointError(f"{what} at step {step}: training stopped before this step's optimiser update, so nothing was "
-                                  f"trained on them; {saved}. Find the cause (a learning rate too high, a float16/bfloat16 "
-                                  "overflow, a steering coefficient that breaks the teacher) and run again: it resumes there.")
+# %% ../nbs/03a_training.ipynb #naa419a6
+@patch
+def base_context(self:Trainer):
+    "The model as the base model: adapters off with LoRA (shared weights); the frozen copy needs nothing."
+    return self.model.disable_adapter() if self.cfg.lora else nullcontext()
 
-    @property
-    def checkpoint_dir(self) -> Path: return self.output_dir/'checkpoint'
+@patch
+def n_steps(self:Trainer, n_prompts:int) -> int: return math.ceil(n_prompts * self.cfg.epochs / self.method.prompts_per_step)
 
-    def trainable_state(self) -> dict:
-        return {n: p.detach().contiguous() for n, p in self.model.named_parameters() if p.requires_grad}
+@patch
+def step_prompts(self:Trainer, instructions:list[str], step:int, cycle:bool=False) -> list[str]:
+    """This process's share of the prompts of optimiser step `step` (seeded order, reshuffled every epoch); with `cycle`,
+    as many epochs as step `step` needs (prompts that need not match the training prompts in number)."""
+    n, per = len(instructions), self.method.prompts_per_step
+    order = []
+    for epoch in range(math.ceil((step + 1) * per / n) if cycle else self.cfg.epochs):
+        order += torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
+    mine = order[step*per:(step+1)*per]
+    return [instructions[i] for i in mine[self.accelerator.process_index::self.accelerator.num_processes]]
 
-    def save(self, merged:bool=True) -> Path:
-        """Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`; always
-        for full fine-tuning, where it is the only copy of the result)."""
-        model = self.accelerator.unwrap_model(self.model)
-        if self.cfg.lora:
-            with atomic_path(self.output_dir/'adapter') as tmp: model.save_pretrained(tmp)
-        if merged or not self.cfg.lora:
-            full = copy.deepcopy(model).merge_and_unload() if self.cfg.lora else model
-            with atomic_path(self.output_dir/'merged') as tmp:
-                full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
-        return self.output_dir
-
+# %% ../nbs/03a_training.ipynb #n0d22d14
 def check_finite(x:torch.Tensor, what:str):
     "Raise `FloatingPointError` naming `what` if `x` holds NaN or infinity."
     if not torch.isfinite(x).all(): raise FloatingPointError(f"NaN or infinite values in {what}")
+
+# %% ../nbs/03a_training.ipynb #n11f0ede
+@patch
+def fault(self:Trainer, what:str, step:int) -> FloatingPointError:
+    "The error for a numerical fault found during step `step`, before its optimiser update."
+    saved = (f"the last good checkpoint, after {self.step_done} steps, is {self.checkpoint_dir}"
+             if (self.checkpoint_dir/'state.json').exists() else "no checkpoint was written yet")
+    return FloatingPointError(f"{what} at step {step}: training stopped before this step's optimiser update, so nothing was "
+                              f"trained on them; {saved}. Find the cause (a learning rate too high, a float16/bfloat16 "
+                              "overflow, a steering coefficient that breaks the teacher) and run again: it resumes there.")
+
+@patch(as_prop=True)
+def checkpoint_dir(self:Trainer) -> Path: return self.output_dir/'checkpoint'
+
+@patch
+def trainable_state(self:Trainer) -> dict:
+    return {n: p.detach().contiguous() for n, p in self.model.named_parameters() if p.requires_grad}
+
+@patch
+def save(self:Trainer, merged:bool=True) -> Path:
+    """Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`; always
+    for full fine-tuning, where it is the only copy of the result)."""
+    model = self.accelerator.unwrap_model(self.model)
+    if self.cfg.lora:
+        with atomic_path(self.output_dir/'adapter') as tmp: model.save_pretrained(tmp)
+    if merged or not self.cfg.lora:
+        full = copy.deepcopy(model).merge_and_unload() if self.cfg.lora else model
+        with atomic_path(self.output_dir/'merged') as tmp:
+            full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
+    return self.output_dir
 
 # %% ../nbs/03a_training.ipynb #c019
 def save_checkpoint(trainer:Trainer):
@@ -245,6 +255,7 @@ def resume(trainer:Trainer):
     trainer.scheduler.load_state_dict(state['scheduler'])
     trainer.step_done, trainer.log = state['step_done'], state['log']
 
+# %% ../nbs/03a_training.ipynb #ne4ae6b4
 def settings_identity(cls, config:dict) -> dict:
     """The settings of a saved config of dataclass `cls` (as a dict) that determine a run's result: settings missing from an
     older config take their defaults, then `identity` drops memory-only settings and those at their neutral value."""
