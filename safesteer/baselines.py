@@ -12,7 +12,7 @@ from fastcore.basics import patch
 import torch.nn.functional as F
 from .models import generate, tokenize_prompts, position_ids, decoder_blocks
 from .judges import is_refusal
-from .steering import batches
+from .models import batches
 from .training import completion_hidden, output_head
 from .distill import DistillConfig
 from .report import write_json

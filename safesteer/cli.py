@@ -117,7 +117,7 @@ def _tokens_args(p):
 def tokens(args):
     "Mine (or read back) the safety tokens and show the first ones."
     pipe = _pipeline(args)
-    st = pipe.tokens(force=args.force)
+    st = pipe.safety_tokens(force=args.force)
     print(f"{len(st)} safety tokens of {args.model}: {st.strings[:20]}\n  saved in {pipe.out('03_voting', 'tokens.json')}")
 
 # %% ../nbs/09_cli.ipynb #n95c8702

@@ -15,7 +15,8 @@ from .models import load_model, tiny_model, generate, tokenize_prompts, position
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
-                                find_direction, calibrated, refusal_scores, filter_by_refusal, batches)
+                                find_direction, calibrated, filter_by_refusal)
+from .judges import refusal_scores
 from .voting import VotingConfig, SafetyTokens, collect_votes
 from .training import Trainer
 from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
@@ -261,7 +262,7 @@ def vote(self:Pipeline, n_tokens:int|None=None, horizon:int|None=None):
                          horizon=max(horizon or cfg.horizon, cfg.horizon), progress=self.progress)
 
 @patch
-def tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
+def safety_tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
     "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
     if self._tokens is not None and not force: return self._tokens
     path = self.out('03_voting', 'tokens.json')
@@ -299,7 +300,7 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
                   evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
     if m.needs_direction: config['direction'] = direction_id(self.direction())
     if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
-    if m.uses_tokens: config['tokens'] = (tokens or self.tokens()).ids
+    if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
     if m.train:
         cfg, n = self.distill_config(method, n_prompts, loss)
         config['training'] = dict(asdict(cfg), n_prompts=n)
@@ -317,7 +318,7 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     teacher = self.teacher(model, m.teacher)
     torch.manual_seed(self.settings.seed)   # the LoRA initialisation
     if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
-    else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).check_compatible(self.tok).ids
+    else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.safety_tokens()).check_compatible(self.tok).ids
                                      if m.uses_tokens else [], cfg, output_dir)
     log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
     trainer.save(merged)

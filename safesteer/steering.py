@@ -12,86 +12,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from safetensors.torch import save_file
-from .judges import is_refusal
+from .judges import is_refusal, refusal_scores, refusal_score_from_logits
 from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_instruction_ids,
-                              refusal_token_ids, generate, position_ids, fit_prompts, context_length)
+                              refusal_token_ids, generate, position_ids, fit_prompts, context_length, batches, last_logits)
 from .packages import atomic_path, read_json, read_safetensors, ArtifactError
 
 # %% auto #0
-__all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'log1mexp', 'refusal_score_from_logits', 'batches', 'common_prefix_len',
-           'last_logits', 'refusal_scores', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
+__all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
            'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'renamed_coefficients',
            'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef',
            'calibrated']
-
-# %% ../nbs/02_steering.ipynb #c006
-def log1mexp(x:torch.Tensor) -> torch.Tensor:
-    "log(1 - exp(x)) for x < 0, computed stably."
-    return torch.where(x > -math.log(2), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
-
-def refusal_score_from_logits(logits:torch.Tensor, # [batch, vocab] next-token logits
-                              refusal_ids:list[int], # ids of the first tokens of refusals
-                             ) -> torch.Tensor:
-    "Log-odds of the next token being a refusal token, in float64: [batch]."
-    logp_r = logits.double().log_softmax(-1)[:, refusal_ids].logsumexp(-1)
-    return logp_r - log1mexp(logp_r)
-
-# %% ../nbs/02_steering.ipynb #c009
-def batches(items:list, size:int):
-    "Consecutive slices of `items` of at most `size`."
-    for start in range(0, len(items), size): yield items[start:start+size]
-
-def common_prefix_len(seqs:list[list[int]], keep:int=1) -> int:
-    "Length of the longest common prefix of `seqs`, leaving every sequence at least `keep` tokens of its own."
-    n = min(len(s) for s in seqs) - keep
-    first = seqs[0]
-    for i in range(max(n, 0)):
-        if any(s[i] != first[i] for s in seqs): return i
-    return max(n, 0)
-
-@torch.no_grad()
-def last_logits(model, tok, instructions:list[str], batch_size:int=32, system:str|None=None,
-                during_batches=nullcontext, keep:int=1) -> torch.Tensor:
-    "Next-token logits at the last prompt position, float32 on the CPU: [n, vocab]. The last `keep` tokens are never shared."
-    instructions, _ = fit_prompts(tok, instructions, context_length(model), system)
-    ids = [tok(p, add_special_tokens=False).input_ids for p in format_prompts(tok, instructions, system)]
-    n_prefix = common_prefix_len(ids, keep)
-    prefix = torch.tensor([ids[0][:n_prefix]], device=model.device)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = torch.empty(len(ids), model.config.vocab_size)
-    for idx in batches(order, batch_size):
-        out[idx] = _suffix_forward(model, prefix, [ids[i][n_prefix:] for i in idx], tok.pad_token_id, during_batches).float().cpu()
-    return out
-
-def _suffix_forward(model, prefix:torch.Tensor, suffixes:list[list[int]], pad_id:int, during=nullcontext) -> torch.Tensor:
-    "Last-position logits of `prefix + suffix` for each suffix, the prefix run once and its cache shared: [b, vocab]."
-    b, width, n_prefix = len(suffixes), max(map(len, suffixes)), prefix.shape[1]
-    input_ids = torch.full((b, width), pad_id, device=model.device)
-    mask = torch.zeros(b, n_prefix + width, dtype=torch.long, device=model.device)
-    mask[:, :n_prefix] = 1
-    for row, s in enumerate(suffixes):
-        input_ids[row, width-len(s):] = torch.tensor(s, device=model.device)
-        mask[row, n_prefix+width-len(s):] = 1
-    cache = None
-    if n_prefix:
-        cache = model(prefix, use_cache=True).past_key_values
-        cache.batch_repeat_interleave(b)
-    positions = position_ids(mask)[:, n_prefix:]
-    with during(): return model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                 use_cache=cache is not None, logits_to_keep=1).logits[:, -1]
-
-def refusal_scores(model, tok, instructions:list[str], refusal_ids:list[int]|None=None,
-                   batch_size:int=32, system:str|None=None) -> torch.Tensor:
-    "Refusal score of each instruction: [n], float64."
-    ids = refusal_ids if refusal_ids is not None else refusal_token_ids(tok)
-    scores = refusal_score_from_logits(last_logits(model, tok, instructions, batch_size, system), ids)
-    nan = scores.isnan()
-    if nan.any():
-        raise FloatingPointError(f"the refusal score is NaN for {int(nan.sum())} of {len(instructions)} prompts (first: "
-                                 f"{instructions[int(nan.nonzero()[0, 0])]!r}): the model's logits are not finite. Check the "
-                                 "model (a float16 overflow? a steering coefficient that blows up the residual stream?)")
-    return scores
 
 # %% ../nbs/02_steering.ipynb #c013
 def _hidden(args, kwargs): return args[0] if args else kwargs['hidden_states']

@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .models import sliced_output_head, tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
-from .steering import batches
+from .models import batches
 from .packages import atomic_path, read_json, ArtifactError
 
 # %% auto #0
