@@ -19,7 +19,8 @@ from .packages import atomic_path, read_json, read_safetensors, differences, ide
 
 # %% auto #0
 __all__ = ['backbone', 'output_head', 'FinalHidden', 'completion_hidden', 'TrainConfig', 'cosine_schedule', 'Method',
-           'student_and_base', 'Trainer', 'check_finite', 'save_checkpoint', 'resume', 'settings_identity']
+           'student_and_base', 'round_to_bfloat16', 'rounded_step', 'Trainer', 'check_finite', 'save_checkpoint',
+           'resume', 'settings_identity']
 
 # %% ../nbs/03a_training.ipynb #c006
 def backbone(model:nn.Module) -> nn.Module:
@@ -63,6 +64,7 @@ class TrainConfig:
     lora_alpha: int = 32             # LoRA scale numerator
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
     seed: int = 0                    # seeds prompt order and sampling
+    weights_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16': full fine-tuning with weights stored in bfloat16, as the authors'
     def __post_init__(self):
         self.lora_targets = tuple(self.lora_targets)
         for name in ('sequences_per_step', 'micro_batch', 'epochs'):
@@ -71,6 +73,9 @@ class TrainConfig:
             raise ValueError(f"micro_batch ({self.micro_batch}) must divide sequences_per_step ({self.sequences_per_step})")
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.weights_dtype not in ('float32', 'bfloat16'): raise ValueError(f"weights_dtype must be 'float32' or 'bfloat16', got {self.weights_dtype!r}")
+        if self.weights_dtype == 'bfloat16' and self.lora:
+            raise ValueError("weights_dtype='bfloat16' rounds the weights full fine-tuning trains (the authors' setting): set lora=False")
 
 def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
     "Linear warm-up over `warmup_ratio` of the steps, then cosine decay to 0."
@@ -121,6 +126,24 @@ def _load_optimizer(opt:torch.optim.Optimizer, folder:Path):
         raise ArtifactError(f"{folder/'optimizer.safetensors'} does not fit this optimiser ({type(e).__name__}: {e}): "
                             "the checkpoint is from another model or configuration") from e
 
+# %% ../nbs/03a_training.ipynb #n4777421
+def round_to_bfloat16(params) -> None:
+    "Round each tensor of `params` in place to the nearest bfloat16 value (kept in its own dtype)."
+    with torch.no_grad():
+        for p in params: p.copy_(p.to(torch.bfloat16))
+
+def rounded_step(optimizer, params:list) -> dict:
+    """`optimizer.step()` with the updated `params` rounded to bfloat16; returns the fraction of weights the step changed
+    and the norm of the realised update over the norm of the intended one."""
+    before = [p.detach().clone() for p in params]
+    optimizer.step()
+    intended = sum(float((p.detach() - b).double().square().sum()) for p, b in zip(params, before))
+    round_to_bfloat16(params)
+    realised = sum(float((p.detach() - b).double().square().sum()) for p, b in zip(params, before))
+    changed = sum(int((p.detach() != b).sum()) for p, b in zip(params, before))
+    return dict(weights_changed=changed / sum(p.numel() for p in params),
+                update_ratio=math.sqrt(realised / intended) if intended else float('nan'))
+
 # %% ../nbs/03a_training.ipynb #c017
 class Trainer:
     "The training loop of every trained method: `method` supplies the batches and the loss of each step."
@@ -129,6 +152,7 @@ class Trainer:
         self.tok, self.method, self.cfg, self.output_dir = tok, method, cfg, Path(output_dir)
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
         self.base_model = model_fingerprint(model)   # the weights the student starts from and the base model keeps
+        if cfg.weights_dtype == 'bfloat16': round_to_bfloat16(model.parameters())   # both copies, as the authors load them
         self.model, self.frozen = student_and_base(model, cfg)
         self.model.eval()    # no dropout: rollouts and gradients are deterministic given the seed
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -169,8 +193,9 @@ class Trainer:
             check_finite(torch.as_tensor(grad_norm), 'the gradient norm')
         except FloatingPointError as e: raise self.fault(str(e), step) from e
         lr = self.scheduler.get_last_lr()[0]
-        self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
-        return dict(step=step, lr=lr, grad_norm=float(grad_norm), **self.method.step_record(done), seconds=round(time.time() - start, 3))
+        rounding = rounded_step(self.optimizer, self.params) if self.cfg.weights_dtype == 'bfloat16' else self.optimizer.step() or {}
+        self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
+        return dict(step=step, lr=lr, grad_norm=float(grad_norm), **rounding, **self.method.step_record(done), seconds=round(time.time() - start, 3))
 
 # %% ../nbs/03a_training.ipynb #naa419a6
 @patch
