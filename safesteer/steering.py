@@ -20,9 +20,9 @@ from .packages import atomic_path, read_json, read_safetensors, ArtifactError
 # %% auto #0
 __all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
-           'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'renamed_coefficients',
-           'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef',
-           'calibrated']
+           'BlockInputs', 'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason',
+           'renamed_coefficients', 'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher',
+           'calibrate_coef', 'calibrated']
 
 # %% ../nbs/02_steering.ipynb #c013
 def _hidden(args, kwargs): return args[0] if args else kwargs['hidden_states']
@@ -129,6 +129,41 @@ class NoDirectionError(ValueError):
         super().__init__(message)
         self.candidates = candidates or []
 
+# %% ../nbs/02_steering.ipynb #ne85850f
+class BlockInputs:
+    "The input of every decoder block during the per-batch passes of `last_logits` over some prompts, recorded once."
+    def __init__(self, model): self.model, self.batches, self.plain = model, [], True
+
+    @contextmanager
+    def recording(self):
+        "Context for `last_logits(..., during_batches=inputs.recording)`: keep each block's input of this batch."
+        blocks, inputs = decoder_blocks(self.model), {}
+        def keep(i):
+            def pre(module, args, kwargs): inputs[i] = _hidden(args, kwargs).detach()
+            return pre
+        def out(module, args, kwargs, output): self.plain &= torch.is_tensor(output)
+        handles = [b.register_forward_pre_hook(keep(i), with_kwargs=True) for i, b in enumerate(blocks)]
+        handles += [b.register_forward_hook(out, with_kwargs=True) for b in blocks]
+        try: yield
+        finally:
+            for h in handles: h.remove()
+            self.batches.append(inputs)
+
+    def replaying(self, layer:int):
+        "A `during_batches` for `last_logits`: blocks below `layer` pass through, and block `layer` starts from the recorded input."
+        batches, blocks = iter(self.batches), decoder_blocks(self.model)
+        @contextmanager
+        def during():
+            recorded = next(batches)[layer]
+            def start(module, args, kwargs): return _with_hidden(args, kwargs, recorded.to(_hidden(args, kwargs)))
+            for b in blocks[:layer]: b.forward = lambda *args, **kwargs: _hidden(args, kwargs)
+            handle = blocks[layer].register_forward_pre_hook(start, with_kwargs=True, prepend=True)   # before the steering hook
+            try: yield
+            finally:
+                handle.remove()
+                for b in blocks[:layer]: del b.forward
+        return during
+
 # %% ../nbs/02_steering.ipynb #c026
 def kl_from_logits(base:torch.Tensor, other:torch.Tensor) -> torch.Tensor:
     "Mean KL(base || other) of next-token distributions given as logits [n, vocab], in float64."
@@ -136,10 +171,14 @@ def kl_from_logits(base:torch.Tensor, other:torch.Tensor) -> torch.Tensor:
     return (p_log.exp() * (p_log - q_log)).sum(-1).mean()
 
 def addition_score(model, tok, r:torch.Tensor, layer:int, harmless_val:list[str], refusal_ids:list[int],
-                   coef:float=1.0, batch_size:int=32) -> float:
+                   coef:float=1.0, batch_size:int=32,
+                   inputs:BlockInputs|None=None,   # the blocks' recorded inputs on `harmless_val`: only blocks from `layer` up run
+                  ) -> float:
     "Mean refusal score on harmless prompts with `coef * r` added at `layer` (must be high enough)."
+    during = inputs.replaying(layer) if inputs is not None and inputs.plain else nullcontext
     with add_direction(model, r, layer, coef):
-        return refusal_score_from_logits(last_logits(model, tok, harmless_val, batch_size), refusal_ids).mean().item()
+        logits = last_logits(model, tok, harmless_val, batch_size, during_batches=during)
+    return refusal_score_from_logits(logits, refusal_ids).mean().item()
 
 def ablation_kl(model, tok, r:torch.Tensor, harmless_val:list[str], base_harmless_logits:torch.Tensor,
                 batch_size:int=32) -> float:
@@ -241,21 +280,26 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
     if cfg.filter_prompts: sets = _filtered(model, tok, sets, refusal_ids, cfg)
     cands_lpd = candidate_directions(model, tok, sets['harmful_train'], sets['harmless_train'], cfg.batch_size)
     n_layers, n_pos = cands_lpd.shape[:2]
-    base_harmless = last_logits(model, tok, sets['harmless_val'], cfg.batch_size)
+    inputs, seconds = BlockInputs(model), dict(filter_and_means=time.time() - start, addition=0., kl=0., ablation=0.)
+    base_harmless = last_logits(model, tok, sets['harmless_val'], cfg.batch_size, during_batches=inputs.recording)
     cands, bs = [], cfg.batch_size
     for layer, p in tqdm([(l, p) for l in range(n_layers) for p in range(n_pos)], desc='scoring candidates', disable=not progress):
         r = cands_lpd[layer, p].float().to(model.device)
         c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
         scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
-        if scoring(): c['steer_score'] = addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids, cfg.selection_coef, bs)
-        if scoring(): c['kl'] = ablation_kl(model, tok, r, sets['harmless_val'], base_harmless, bs)
-        if scoring(): c['ablation_score'] = ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)
+        phases = dict(addition=('steer_score', lambda: addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids,
+                                                                      cfg.selection_coef, bs, inputs)),
+                      kl=('kl', lambda: ablation_kl(model, tok, r, sets['harmless_val'], base_harmless, bs)),
+                      ablation=('ablation_score', lambda: ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)))
+        for phase, (key, score) in phases.items():
+            if not scoring(): break
+            t = time.time(); c[key] = score(); seconds[phase] += time.time() - t
         cands.append({**c, 'dropped_by': drop_reason(c, n_layers, cfg)})
     survivors = [c for c in cands if c['dropped_by'] is None]
     if not survivors: raise NoDirectionError(_no_direction_message(cands, cfg), cands)
     best = min(survivors, key=lambda c: c['ablation_score'])
     meta = dict(config=asdict(cfg), n_prompts={k: len(v) for k, v in sets.items()}, refusal_ids=refusal_ids,
-                seconds=round(time.time() - start, 1))
+                seconds=round(time.time() - start, 1), seconds_by_phase={k: round(v, 1) for k, v in seconds.items()})
     return RefusalDirection(cands_lpd[best['layer'], n_pos + best['position']].float().cpu(), best['layer'],
                             best['position'], cfg.selection_coef, str(model.config.name_or_path), n_layers, cands, meta)
 
