@@ -29,14 +29,16 @@ def timed(call, seed:int=0):
     torch.manual_seed(seed)
     start = time.perf_counter(); out = call(); return time.perf_counter() - start, out
 
+WARMUP = 1   # rounds before the timed ones (--warmup)
+
 def alternate(calls:dict, repeats:int, seed:int=0) -> tuple[dict, dict]:
-    "Median seconds of each call, alternating after one warm-up round; the outputs of each call's last round."
+    "Median seconds of each call, alternating after `WARMUP` warm-up rounds; the outputs of each call's last round."
     secs, outs = {k: [] for k in calls}, {}
-    for rep in range(repeats + 1):
+    for rep in range(repeats + WARMUP):
         for k, call in calls.items():
             s, outs[k] = timed(call, seed)
-            if rep: secs[k].append(s)
-            log(f'  {k}: {s:.1f}s' + (' (warm-up)' if not rep else ''))
+            if rep >= WARMUP: secs[k].append(s)
+            log(f'  {k}: {s:.1f}s' + (' (warm-up)' if rep < WARMUP else ''))
     return {k: dict(median_seconds=statistics.median(v), seconds=v) for k, v in secs.items()}, outs
 
 def rollout_shape(args):
@@ -82,8 +84,12 @@ def lever_merge(model, tok, args) -> dict:
                sum(int((w != original[n]).sum()) for n, w in targets.items())
     calls = dict(unmerged=lambda: sample_rollouts(pm, tok, harmful[:n_prompts], n_samples, n_new, 1.0), merged=merged)
     with torch.no_grad():
-        _, _ = timed(merged); one_cycle = drift()
+        if WARMUP: timed(merged)
+        else:      # the first merged call is a timed one: the drift after one cycle is measured after it
+            calls = dict(unmerged=calls['unmerged'], merged=lambda: (merged(), drifts.append(drift()))[0])
+        drifts = []
         timing, outs = alternate(calls, args.repeats)
+        one_cycle = drifts[0] if drifts else drift()
         cycles = len(merge_seconds); after = drift()
         cmp = compare_rollouts(outs['unmerged'], outs['merged'])
         tokens = {k: int(outs[k].mask.sum()) for k in outs}
@@ -289,7 +295,9 @@ def lever_sampling(model, tok, args) -> dict:
     harmful = load_prompts('advbench')[:n_prompts]
     calls = dict(library=lambda: sample_rollouts(model, tok, harmful, n_samples, n_new, 1.0))
     for k in args.draws.split(','): calls[k] = (lambda f: lambda: sample_rollouts_with(f, model, tok, harmful, n_samples, n_new))(DRAWS[k])
-    with torch.no_grad(): timing, outs = alternate(calls, args.repeats)
+    with torch.no_grad():
+        if not WARMUP: sample_rollouts(model, tok, harmful, n_samples, 2, 1.0)   # a short call first
+        timing, outs = alternate(calls, args.repeats)
     base = timing['library']['median_seconds']
     return dict(per_call_ms=per_call, same_draws_as_multinomial_given_seed=same_stream, frequency_error=draw_check(),
                 rollout_seconds=timing, rollout_ratio={k: base / v['median_seconds'] for k, v in timing.items()},
@@ -313,13 +321,18 @@ def main():
     ap.add_argument('--eval-tokens', type=int, default=32, help="the cpu profile's evaluation reply length")
     ap.add_argument('--draws', default='multinomial,gumbel,inverse_cdf', help='draws timed in whole rollouts')
     ap.add_argument('--draw-repeats', type=int, default=30)
+    ap.add_argument('--warmup', type=int, default=1, help='untimed rounds before the timed ones (0: none; the model is warm after the first lever)')
     ap.add_argument('--out')
     args = ap.parse_args()
+    global WARMUP; WARMUP = args.warmup
     torch.set_num_threads(args.threads)
     model, tok = load(args.model)
     name = 'tiny' if args.model == 'tiny' else Path(args.model).name
     out = Path(args.out or RESULTS/f'decode_levers__{name}__cpu.json')
     result = json.loads(out.read_text()) if out.exists() else dict(benchmark='decode_levers', levers={})
+    if not WARMUP:                       # one short call warms the model up for every lever
+        from safesteer.distill import sample_rollouts
+        with torch.no_grad(): sample_rollouts(model, tok, ['Say hello.'], 2, 2)
     for lever in args.levers.split(','):
         log(f'lever {lever}')
         load0, start = os.getloadavg(), time.time()

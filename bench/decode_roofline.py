@@ -19,7 +19,7 @@ includes the sampling and the bookkeeping of `generate`; the prefill (the first 
 `decode_roofline_fraction` = floor / achieved seconds per decoding step (1.0 would be the hardware's limit).
 Writes bench/results/decode_roofline__<model>__cpu.json.
 """
-import argparse, copy, statistics, sys, time
+import argparse, copy, os, statistics, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
@@ -143,6 +143,8 @@ def main():
     ap.add_argument('--model', default=MODEL, help="embedded name or folder, or 'tiny' (a random test model)")
     ap.add_argument('--threads', default='1,2')
     ap.add_argument('--repeats', type=int, default=3, help='timed calls of each workload and thread count (medians reported)')
+    ap.add_argument('--rollout-tokens', type=int, default=None, help="new tokens per rollout (default: the cpu profile's 48)")
+    ap.add_argument('--eval-tokens', type=int, default=32)
     ap.add_argument('--out')
     args = ap.parse_args()
     from safesteer.distill import PROFILES, sample_rollouts
@@ -153,12 +155,13 @@ def main():
     cfg = model.config
     lora = with_lora(model)
     prof = PROFILES['cpu']
+    args.rollout_tokens = args.rollout_tokens or prof['max_new_tokens']
     n_prompts = prof['sequences_per_step'] // prof['n_samples']
     harmful, harmless = load_prompts('advbench')[:n_prompts], load_prompts('harmless')[:16]
     workloads = {
-        'rollouts': lambda: sample_rollouts(model, tok, harmful, prof['n_samples'], prof['max_new_tokens'], 1.0),
-        'rollouts_lora': lambda: sample_rollouts(lora, tok, harmful, prof['n_samples'], prof['max_new_tokens'], 1.0),
-        'evaluation': lambda: generate(model, tok, harmless, max_new_tokens=32, batch_size=16, progress=False),
+        'rollouts': lambda: sample_rollouts(model, tok, harmful, prof['n_samples'], args.rollout_tokens, 1.0),
+        'rollouts_lora': lambda: sample_rollouts(lora, tok, harmful, prof['n_samples'], args.rollout_tokens, 1.0),
+        'evaluation': lambda: generate(model, tok, harmless, max_new_tokens=args.eval_tokens, batch_size=16, progress=False),
     }
     sizes = {k: model_sizes(lora if k == 'rollouts_lora' else model) for k in workloads}
 
@@ -166,15 +169,47 @@ def main():
     hw = {}
     for t in threads:
         torch.set_num_threads(t)
-        shapes = {**product_shapes(cfg, 8), **product_shapes(cfg, 16), 'square_2048': (2048, 2048, 2048),
-                  'square_4096': (4096, 4096, 4096) if args.model != 'tiny' else (1024, 1024, 1024)}
-        hw[t] = dict(bandwidth=read_bandwidth(1.0 if args.model != 'tiny' else 0.25), matmul=matmul_rates(shapes, 3))
+        shapes = {**product_shapes(cfg, 8), **product_shapes(cfg, 16), 'square_2048': (2048, 2048, 2048)}
+        hw[t] = dict(bandwidth=read_bandwidth(1.0 if args.model != 'tiny' else 0.25, 3), matmul=matmul_rates(shapes, 2))
         hw[t]['peak_gflop_s'] = max(v['gflop_s'] for v in hw[t]['matmul'].values())
         log(f'{t} thread(s): read {hw[t]["bandwidth"]["read_gb_s"]:.1f} GB/s, peak {hw[t]["peak_gflop_s"]:.1f} GFLOP/s')
 
     clocks = {k: ForwardClock(lora if k == 'rollouts_lora' else model) for k in workloads}
     runs = {(k, t): [] for k in workloads for t in threads}
-    loads = [list(__import__('os').getloadavg())]
+    loads = [list(os.getloadavg())]
+    name = 'tiny' if args.model == 'tiny' else Path(args.model).name
+    out = Path(args.out or RESULTS/f'decode_roofline__{name}__cpu.json')
+
+    def summary(rs):
+        med = lambda key: statistics.median(r[key] for r in rs)
+        return dict(decode_roofline_fraction=med('decode_roofline_fraction'), seconds_per_step=med('seconds_per_step'),
+                    floor_seconds_per_step=med('floor_seconds_per_step'), forward_seconds_per_step=med('forward_seconds_per_step'),
+                    tokens_per_s=rs[0]['batch'] / med('seconds_per_step'),
+                    prefill_fraction=statistics.median(r['prefill']['fraction'] for r in rs),
+                    whole_call_fraction=med('whole_call_fraction'), call_seconds=med('call_seconds'),
+                    fractions=[r['decode_roofline_fraction'] for r in rs], runs=rs)
+    def emit(final:bool):
+        "Write what is measured so far (each call's analysis uses its thread count's best bandwidth so far)."
+        results = [dict(kind='rollouts' if k.startswith('rollouts') else 'evaluation', lora=k == 'rollouts_lora', threads=t,
+                        **summary(rs)) for (k, t), rs in runs.items() if rs]
+        result = dict(benchmark='decode_roofline', command=' '.join(['python', 'bench/decode_roofline.py', *sys.argv[1:]]),
+                      complete=final, model=args.model, model_sizes=sizes['rollouts'], lora_params=sizes['rollouts_lora']['lora'],
+                      settings=dict(rollouts=dict(prompts=n_prompts, n_samples=prof['n_samples'], max_new_tokens=args.rollout_tokens,
+                                                  profile_max_new_tokens=prof['max_new_tokens'], temperature=1.0,
+                                                  call='safesteer.distill.sample_rollouts'),
+                                    evaluation=dict(prompts=16, batch_size=16, max_new_tokens=args.eval_tokens, greedy=True,
+                                                    call='safesteer.models.generate'),
+                                    repeats=args.repeats, threads=threads),
+                      hardware={str(t): v for t, v in hw.items()}, results=results,
+                      machine=dict(machine('cpu', threads[-1]), load_average_by_round=loads + [list(os.getloadavg())]),
+                      note=('floor = max(bytes / read bandwidth, FLOPs / peak product rate) per step, bandwidth and rate '
+                            'measured at the same thread count in this run (the bandwidth: the best of the start and every '
+                            'round); the peak rate is the best of the product shapes measured (decoding shapes and a 2048 '
+                            'square); seconds per step from the end of the prefill to the end of the last forward, divided '
+                            'by the decoding steps; medians over the repeats'))
+        write_result(out, result)
+        return results
+
     with torch.no_grad():
         for t in threads:                            # warm-up: a short call of each workload at each thread count
             torch.set_num_threads(t)
@@ -189,47 +224,15 @@ def main():
                 for k, call in workloads.items():
                     clocks[k].reset(); torch.manual_seed(0)
                     start = time.perf_counter(); call(); wall = time.perf_counter() - start
-                    runs[k, t].append(dict(calls=clocks[k].calls, wall=wall))
-                    log(f'round {rep} {k} {t}t: {wall:.1f}s')
-            loads.append(list(__import__('os').getloadavg()))
-    for (k, t), rs in runs.items():
-        h, done = hw[t], []
-        for x in rs:
-            r = analyse(x['calls'], sizes[k], cfg, h['best_read_gb_s'] * 1e9, h['peak_gflop_s'] * 1e9)
-            r['call_seconds'] = x['wall']; done.append(r)
-        runs[k, t] = done
-        for r in done:
-            log(f'{k} {t}t: {r["call_seconds"]:.1f}s, {r["seconds_per_step"]*1e3:.0f} ms/step, floor '
-                f'{r["floor_seconds_per_step"]*1e3:.0f} ms, fraction {r["decode_roofline_fraction"]:.3f}')
-
-    def summary(rs):
-        med = lambda key: statistics.median(r[key] for r in rs)
-        return dict(decode_roofline_fraction=med('decode_roofline_fraction'), seconds_per_step=med('seconds_per_step'),
-                    floor_seconds_per_step=med('floor_seconds_per_step'), forward_seconds_per_step=med('forward_seconds_per_step'),
-                    tokens_per_s=rs[0]['batch'] / med('seconds_per_step'),
-                    prefill_fraction=statistics.median(r['prefill']['fraction'] for r in rs),
-                    whole_call_fraction=med('whole_call_fraction'), call_seconds=med('call_seconds'),
-                    fractions=[r['decode_roofline_fraction'] for r in rs], runs=rs)
-    results = []
-    for (k, t), rs in runs.items():
-        results.append(dict(kind='rollouts' if k.startswith('rollouts') else 'evaluation', lora=k == 'rollouts_lora',
-                            threads=t, **summary(rs)))
-    result = dict(benchmark='decode_roofline', command=' '.join(['python', 'bench/decode_roofline.py', *sys.argv[1:]]),
-                  model=args.model, model_sizes=sizes['rollouts'], lora_params=sizes['rollouts_lora']['lora'],
-                  settings=dict(rollouts=dict(prompts=n_prompts, n_samples=prof['n_samples'], max_new_tokens=prof['max_new_tokens'],
-                                              temperature=1.0, call='safesteer.distill.sample_rollouts'),
-                                evaluation=dict(prompts=16, batch_size=16, max_new_tokens=32, greedy=True,
-                                                call='safesteer.models.generate'),
-                                repeats=args.repeats, threads=threads),
-                  hardware={str(t): v for t, v in hw.items()}, results=results,
-                  machine=dict(machine('cpu', threads[-1]), load_average_by_round=loads),
-                  note=('floor = max(bytes / read bandwidth, FLOPs / peak product rate) per step, bandwidth and rate measured at '
-                        'the same thread count in this run (the bandwidth: the best of the start and every round); the peak rate is the best of the product shapes measured '
-                        '(decoding shapes and large squares); seconds per step from the end of the prefill to the end of '
-                        'the last forward, divided by the decoding steps; medians over the repeats'))
-    name = 'tiny' if args.model == 'tiny' else Path(args.model).name
-    write_result(Path(args.out or RESULTS/f'decode_roofline__{name}__cpu.json'), result)
-    for r in results:
+                    h = hw[t]
+                    r = analyse(clocks[k].calls, sizes[k], cfg, h['best_read_gb_s'] * 1e9, h['peak_gflop_s'] * 1e9)
+                    r['call_seconds'] = wall
+                    runs[k, t].append(r)
+                    log(f'round {rep} {k} {t}t: {wall:.1f}s, {r["seconds_per_step"]*1e3:.0f} ms/step, floor '
+                        f'{r["floor_seconds_per_step"]*1e3:.0f} ms, fraction {r["decode_roofline_fraction"]:.3f}')
+                    emit(False)
+            loads.append(list(os.getloadavg()))
+    for r in emit(True):
         log(f"{r['kind']:10s} lora={r['lora']!s:5s} {r['threads']}t: fraction {r['decode_roofline_fraction']:.3f} "
             f"({r['seconds_per_step']*1e3:.0f} ms/step, floor {r['floor_seconds_per_step']*1e3:.0f} ms, {r['tokens_per_s']:.1f} tok/s)")
 
