@@ -10,8 +10,7 @@ from pathlib import Path
 import torch
 from safesteer.models import decoder_blocks, refusal_token_ids, last_logits
 from safesteer.pipeline import Pipeline
-from safesteer.steering import BlockInputs, addition_score, mean_activations
-from safesteer.report import artifact_path
+from safesteer.steering import BlockInputs, addition_score
 
 def best(f, repeats:int) -> tuple:
     out, times = None, []

@@ -125,14 +125,15 @@ def tokens(args):
 def _align_args(p):
     _stage_args(p)
     p.add_argument('--method', default='safesteer', help='safesteer, or a trained baseline: sft, opd_full, opd_renorm, system_prompt_teacher')
-    p.add_argument('--output-dir', default=None, help='training folder (checkpoints, log, adapter/, merged/); default runs/<model>/align-<method>')
+    p.add_argument('--output-dir', default=None, help='training folder (checkpoints, log, adapter/, merged/); default $SAFESTEER_CACHE/runs/<model>/align-<method>')
     p.add_argument('--n-prompts', type=int, default=None, help="harmful training prompts (default: the profile's; 100 for cpu and paper)")
     p.set_defaults(func=align)
 
 def align(args):
     "Train the method (resuming an interrupted run in the same folder) and say where the aligned model is."
     from safesteer.report import model_slug
-    output = Path(args.output_dir or Path('runs')/model_slug(args.model)/f'align-{args.method}')
+    from safesteer.packages import cache_dir
+    output = Path(args.output_dir or cache_dir('runs', model_slug(args.model), f'align-{args.method}'))
     _, record = _pipeline(args).align(args.method, output, n_prompts=args.n_prompts)
     print(f"aligned {args.model} with {args.method}: {record['steps']} steps on {record['n_train_prompts']} prompts in "
           f"{record['train_seconds']:.0f}s\n  aligned model: {output/'merged'} (safesteer evaluate --model {output/'merged'})")
@@ -170,7 +171,8 @@ def _reproduce_args(p):
     p.add_argument('--profile', default='cpu', choices=tuple(PROFILES),
                    help="run sizes: cpu (two CPU cores), paper (the paper, on a GPU), tiny (the notebooks' test defaults)")
     p.add_argument('--figures-dir', default='figures', help='figures, tables and summaries')
-    p.add_argument('--runs-dir', default='runs', help='executed notebooks (runs/<notebook>/<model>.ipynb), run records, trained models')
+    p.add_argument('--runs-dir', default=None, help='executed notebooks (<runs>/<notebook>/<model>.ipynb), run records, trained models '
+                   '(default: $SAFESTEER_CACHE/runs, which outlives the checkout, so an interrupted run resumes from another one)')
     p.add_argument('--force', action='store_true', help='run again what finished before with the same parameters')
     p.add_argument('--nbs-dir', default=None, help="the notebooks' folder (default: ./nbs, or the nbs/ of the checkout safesteer is installed from)")
     p.set_defaults(func=reproduce)

@@ -23,7 +23,7 @@ from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
 from .profiles import get_profile
 from .baselines import SFT
 from .evaluate import EvalConfig, evaluate, primary_rows
-from .packages import config_hash, identity, key_rules
+from .packages import config_hash, identity, key_rules, cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
@@ -188,13 +188,13 @@ class Pipeline:
     def __init__(self, model_name:str='tiny',  # 'tiny' or any name load_model accepts
                  profile:str='tiny',            # 'tiny', 'cpu' or 'paper': training and stage sizes
                  figures_dir:str|Path='figures', # artifacts and run summaries
-                 runs_dir:str|Path='runs',      # trained models and checkpoints
+                 runs_dir:str|Path|None=None,   # trained models and checkpoints (default: `$SAFESTEER_CACHE/runs`, kept across checkouts)
                  settings:PipelineSettings|None=None, # default: pipeline_settings(profile, model_name)
                  force:bool=False,              # recompute runs whose summaries exist
                  progress:bool=True):           # progress bars
         self.model_name, self.profile, self.force, self.progress = model_name, profile, force, progress
         self.settings = settings or pipeline_settings(profile, model_name)
-        self.figures, self.runs = Path(figures_dir), Path(runs_dir)
+        self.figures, self.runs = Path(figures_dir), Path(runs_dir or cache_dir('runs'))
         self._loaded, self._direction, self._tokens, self._done = None, None, None, {}
 
     # -- the model --------------------------------------------------------------------------------------------

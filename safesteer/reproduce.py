@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast, json, time
 from pathlib import Path
 from .profiles import get_profile
+from .packages import cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
@@ -17,11 +18,11 @@ __all__ = ['DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'notebook_parameters', 'find_note
 DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
-def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path='runs',
+def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path|None=None,
                         force:bool=False, declared=None) -> dict:
     "The papermill parameters of `notebook` for `model` under `profile`, keeping only those in `declared` (if given)."
     p = get_profile(profile, model)
-    runs = Path(runs_dir).absolute()
+    runs = Path(runs_dir or cache_dir('runs')).absolute()
     params = dict(model_name=model, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs), force=force,
                   output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
     if model != 'tiny':
@@ -65,13 +66,13 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
               models=REAL_MODELS,              # model names, as load_model takes them ('tiny' for the random test model)
               profile:str='cpu',               # 'cpu', 'paper' or 'tiny': the sizes of every run
               figures_dir:str|Path='figures',  # figures, tables and summaries
-              runs_dir:str|Path='runs',        # executed notebooks, records, trained models
+              runs_dir:str|Path|None=None,     # executed notebooks, records, trained models (default: `$SAFESTEER_CACHE/runs`)
               force:bool=False,                # run again even what finished with the same parameters
               nbs_dir:str|Path|None=None,      # the notebooks' folder (default: ./nbs or the installed checkout's)
               execute=None,                    # `f(notebook, output, parameters, cwd)`; default: papermill
               progress:bool=True) -> dict:
     "Run `notebooks` x `models`; returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."
-    nbs, runs = find_notebooks(nbs_dir), Path(runs_dir)
+    nbs, runs = find_notebooks(nbs_dir), Path(runs_dir or cache_dir('runs'))
     execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
     report = dict(ran=[], skipped=[], failed=[])
     for model in models:
