@@ -151,7 +151,7 @@ class Page:
         figs = self.committed_figures()
         if figs:
             parts.append('## Committed figures\n\nThe figures this notebook wrote, as committed in `figures/`:')
-            parts += [f'<figure markdown>\n![{f}]({f})\n<figcaption>{Path(f).name}</figcaption>\n</figure>' for f in figs]
+            parts += [f'<figure markdown>\n![{Path(f).stem}]({f})\n<figcaption>{Path(f).name}</figcaption>\n</figure>' for f in figs]
         return '\n\n'.join(parts) + '\n'
 
     def committed_figures(self) -> list[str]:
