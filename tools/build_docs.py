@@ -104,7 +104,7 @@ class Page:
         return re.sub(r'^(#+ )(\S+)\s*$', lambda m: f'{m[1]}{m[2]} {{ #{m[2].lower()} }}', md, count=1, flags=re.M)
 
     def markdown_cell(self, md:str) -> str:
-        md = quarto_blocks(md).replace(COLAB_SVG, 'assets/colab-badge.svg')
+        md = quarto_blocks(md)
         base = f"{self.cfg.doc_host.rstrip('/')}{self.cfg.doc_baseurl.rstrip('/')}/"
         md = md.replace(base, '')   # nbdev's links to its own pages, made relative
         def image(m):
@@ -117,6 +117,7 @@ class Page:
             self.figures.add(rel)
             return f'{m[1]}({rel})'
         md = re.sub(r'(!\[[^\]]*\])\(([^)\s]+)\)', image, md)
+        md = md.replace(COLAB_SVG, 'assets/colab-badge.svg')   # the badge image served by the site, not fetched
         md = re.sub(r'\]\((?:\./)?(\d+[a-z]?_)?([\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f']({m[2]}.md{m[3] or ""})', md)
         return md
 

@@ -41,8 +41,8 @@ def badge_source(nb_name:str, s:dict) -> str:
 def install_source(s:dict) -> str:
     "The install cell's source."
     url = s['git_url'].strip().removesuffix('/')
-    return (f"#| eval: false\n#| hide\n{INSTALL_MARK} (nbdev_test skips this cell; elsewhere it does nothing).\n"
-            "# Colab's own CUDA build of torch satisfies the requirement and is kept: no torch wheel is pinned here.\n"
+    return (f"#| eval: false\n#| hide\n{INSTALL_MARK}, on Colab only: nbdev_test skips this cell, and under\n"
+            "# papermill or Jupyter elsewhere the check below is false. Colab's CUDA torch meets the requirement and is kept.\n"
             "import subprocess, sys\n"
             "if 'google.colab' in sys.modules:\n"
             f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'safesteer @ git+{url}@{s.get('branch', 'main')}'], check=True)")
