@@ -19,6 +19,11 @@ def test_quarto_callouts():
     assert bd.quarto_blocks('::: {.column-margin}\nside note\n:::\n\ntext') == 'side note\n\ntext'   # kept, unfenced
     assert bd.quarto_blocks('no fences, $x$') == 'no fences, $x$'
 
+def test_blank_before_lists():
+    assert bd.blank_before_lists('Runs:\n- one\n- two\n\nThen:\n1. a\n2. b') == 'Runs:\n\n- one\n- two\n\nThen:\n\n1. a\n2. b'
+    same = ['- one\n  continued\n- two', 'text\n\n- item', '```\nx = 1\n- 2\n```', '| a |\n|---|', 'a - b - c']
+    for md in same: assert bd.blank_before_lists(md) == md
+
 def _nb(path:Path, cells) -> Path:
     nb = dict(cells=[dict(cell_type=t, id=f'c{i}', metadata={}, source=s, **({'outputs': [], 'execution_count': None} if t == 'code' else {}))
                      for i, (t, s) in enumerate(cells)],
@@ -39,7 +44,7 @@ def page(tmp_path, monkeypatch):
         ('code', '#| export\nimport torch'),
         ('code', '#| hide\nsecret = 42'),
         ('markdown', 'The loss is $\\sum_{v \\in \\mathcal S} p_s(v)\\,\\log\\frac{p_s(v)}{p_t(v)}$, or\n\n$$D = \\log p_s - \\log p_t$$'),
-        ('code', '#| export\ndef default_dtype(device): ...'),
+        ('code', '#| export\ndef default_device(): ...\ndef default_dtype(device): ...'),
         ('code', 'shown = 1 + 1'),
         ('code', '#| echo: false\nonly_output = 1'),
         ('markdown', '## Results\n\n![the plot](../figures/99_demo__tiny__shown.png)\n\n::: {.callout-tip}\nA tip.\n:::'),
@@ -58,6 +63,7 @@ def test_page(page):
     # the exported function's signature and docstring, from the installed library, under nbdev's anchor
     assert '### default_dtype { #default_dtype }' in md and 'def default_dtype(\n    device\n)->torch.dtype:' in md
     assert 'by the GPU\'s compute capability' in md
+    assert md.index('### default_device') < md.index('### default_dtype')                # in the order they are defined
     assert '![the plot](figures/99_demo__tiny__shown.png)' in md and '!!! tip\n    A tip.' in md
     # figures the notebook wrote but does not show are appended, each once
     assert md.count('figures/99_demo__tiny__plot.png') == 1 and md.count('99_demo__tiny__shown.png') == 1

@@ -72,6 +72,28 @@ def quarto_blocks(md:str) -> str:
         i += 1
     return '\n'.join(out)
 
+_item = re.compile(r'^(\s*)([-*+]|\d+[.)])\s+\S')
+def blank_before_lists(md:str) -> str:
+    "A blank line before a list that follows a paragraph: Jupyter (CommonMark) needs none, Python-Markdown does."
+    out, fenced = [], False
+    for line in md.splitlines():
+        if line.lstrip().startswith(('```', '~~~')): fenced = not fenced
+        prev = out[-1] if out else ''
+        if (not fenced and _item.match(line) and prev.strip() and not _item.match(prev) and not prev.startswith((' ', '\t'))
+                and not prev.lstrip().startswith(('|', '>', '#', '```'))):
+            out.append('')
+        out.append(line)
+    return '\n'.join(out)
+
+def _in_definition_order(cells:list) -> list:
+    "nbdev inserts the `show_doc` cells of one exported cell last-defined first; put them back in source order."
+    out, run = [], []
+    for c in cells + [None]:
+        if c is not None and getattr(c, 'has_sd', False): run.append(c); continue
+        out += run[::-1]; run = []
+        if c is not None: out.append(c)
+    return out
+
 class Page:
     "One notebook as one Markdown page."
     def __init__(self, nb_path:Path, cfg):
@@ -86,6 +108,7 @@ class Page:
             self.nb = read_nb(nb_path)
             NBProcessor(nb=self.nb, procs=_procs()).process()
         finally: os.environ.pop('IN_TEST', None)
+        self.nb.cells = _in_definition_order(self.nb.cells)
         self.meta = getattr(self.nb, 'frontmatter_', {}) or {}
         self.name = Path(self.meta.get('output-file') or f'{nb_path.stem}.html').stem
         self.title = self.meta.get('title') or nb_path.stem
@@ -104,7 +127,7 @@ class Page:
         return re.sub(r'^(#+ )(\S+)\s*$', lambda m: f'{m[1]}{m[2]} {{ #{m[2].lower()} }}', md, count=1, flags=re.M)
 
     def markdown_cell(self, md:str) -> str:
-        md = quarto_blocks(md)
+        md = blank_before_lists(quarto_blocks(md))
         base = f"{self.cfg.doc_host.rstrip('/')}{self.cfg.doc_baseurl.rstrip('/')}/"
         md = md.replace(base, '')   # nbdev's links to its own pages, made relative
         def image(m):
