@@ -56,9 +56,10 @@ def safety_ids(vocab_size:int, k:int=50, seed:int=0) -> list[int]:
 
 def loss_chunk(args) -> int:
     "The loss's chunk size: `--chunk-size`, else the `cpu` profile's on a CPU and `LossConfig`'s default elsewhere."
-    from safesteer.distill import PROFILES, LossConfig
+    from safesteer.distill import LossConfig
+    from safesteer.profiles import get_profile
     if args.chunk_size: return args.chunk_size
-    return PROFILES['cpu']['loss']['chunk_size'] if args.device == 'cpu' else LossConfig().chunk_size
+    return get_profile('cpu').distill['loss']['chunk_size'] if args.device == 'cpu' else LossConfig().chunk_size
 
 def distill_config(args, loss:dict|None=None, **overrides):
     """The `DistillConfig` of a benchmark's command line: LoRA, `--n-samples` x `--max-new-tokens`, one micro-batch per

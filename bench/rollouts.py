@@ -86,8 +86,8 @@ def student_rollout(trainer, tok, prompts:list[str]):
     from safesteer.distill import sample_rollouts, completion_hidden
     cfg = trainer.cfg
     ro = sample_rollouts(trainer.model, tok, prompts[:cfg.micro_batch // cfg.n_samples], cfg.n_samples, cfg.max_new_tokens)
-    with torch.no_grad(), trainer.teacher_context():
-        return ro, completion_hidden(trainer.teacher_model, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
+    with torch.no_grad(), trainer.method.teacher_context():
+        return ro, completion_hidden(trainer.frozen, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
 
 def student_utilisation(trainer, ro, t_h, loss_fn, loss_cfg, peak:float, repeats:int, recomputes:bool) -> dict:
     """CPU seconds of the student's forward, loss and backward on one rollout with `loss_fn` (`distill_loss` or a
@@ -99,7 +99,7 @@ def student_utilisation(trainer, ro, t_h, loss_fn, loss_cfg, peak:float, repeats
         t0 = time.process_time()
         s_h = completion_hidden(trainer.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
         t1 = time.process_time()
-        loss, _ = loss_fn(s_h, t_h, ro.completions, ro.mask, output_head(trainer.model), output_head(trainer.teacher_model),
+        loss, _ = loss_fn(s_h, t_h, ro.completions, ro.mask, output_head(trainer.model), output_head(trainer.frozen),
                           trainer.ids, loss_cfg, _softcap(trainer.model))
         t2 = time.process_time()
         loss.backward()

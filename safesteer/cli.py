@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, sys, time
 from pathlib import Path
+from .profiles import PROFILES
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'subcommand', 'build_parser', 'main', 'demo', 'parse_sizes', 'direction', 'tokens', 'align', 'evaluate',
@@ -65,7 +66,7 @@ def _stage_args(p):
     "Arguments every stage takes: the model, the profile, the figures folder and the seed."
     p.add_argument('--model', default='qwen2.5-coder-0.5b-instruct',
                    help="embedded name, local folder, .gguf file, hub id, or 'tiny' (a random in-process model, for tests)")
-    p.add_argument('--profile', default=None, choices=('tiny', 'cpu', 'paper'),
+    p.add_argument('--profile', default=None, choices=tuple(PROFILES),
                    help="sizes of every stage: tiny (tests; default for --model tiny), cpu (embedded models on a CPU; default otherwise), paper (the paper, on a GPU)")
     p.add_argument('--figures-dir', default='figures', help='folder of the direction, safety tokens and results, read and written')
     p.add_argument('--seed', type=int, default=0, help='seed of prompt splits, sampling, training and evaluation subsamples')
@@ -90,17 +91,21 @@ def parse_sizes(text:str) -> dict:
 @subcommand('direction', 'Find the refusal direction of a model (section 3.1) and save it under the figures folder.')
 def _direction_args(p):
     _stage_args(p)
-    p.add_argument('--coef', type=float, default=None, help="steering coefficient of the teacher (default: the paper's 1.0, or the model's tuned one)")
+    p.add_argument('--selection-coef', type=float, default=None,
+                   help="addition coefficient of direction selection's induce-refusal filter (default: the paper's 1.0, or the model's "
+                        "tuned one); the teacher's coefficient is then calibrated where the model has calibration coefficients")
     p.add_argument('--force', action='store_true', help='find the direction again even if the figures folder holds one')
     p.set_defaults(func=direction)
 
 def direction(args):
     "Find (or read back) the direction and say where it is."
-    pipe = _pipeline(args, **({'direction': dict(coef=args.coef)} if args.coef is not None else {}))
+    chosen = args.selection_coef
+    pipe = _pipeline(args, **({'direction': dict(selection_coef=chosen)} if chosen is not None else {}))
     found = pipe.direction(force=args.force)
-    if args.coef is not None and args.coef != found.coef:
-        print(f"note: the saved direction steers with coef {found.coef}; add --force to find it again with coef {args.coef}")
-    print(f"refusal direction of {args.model}: layer {found.layer}, position {found.position}, coef {found.coef}, "
+    saved = found.meta.get('config', {}).get('selection_coef')
+    if chosen is not None and chosen != saved:
+        print(f"note: the saved direction was selected with selection_coef {saved}; add --force to select it again with {chosen}")
+    print(f"refusal direction of {args.model}: layer {found.layer}, position {found.position}, teacher_coef {found.teacher_coef}, "
           f"|r| = {found.direction.norm():.3f}\n  saved in {pipe.out('02_steering', 'direction')}")
 
 @subcommand('tokens', 'Mine the safety tokens of a model (section 3.2) with its steered teacher (finding the direction first if needed).')
@@ -112,9 +117,10 @@ def _tokens_args(p):
 def tokens(args):
     "Mine (or read back) the safety tokens and show the first ones."
     pipe = _pipeline(args)
-    st = pipe.tokens(force=args.force)
+    st = pipe.safety_tokens(force=args.force)
     print(f"{len(st)} safety tokens of {args.model}: {st.strings[:20]}\n  saved in {pipe.out('03_voting', 'tokens.json')}")
 
+# %% ../nbs/09_cli.ipynb #n95c8702
 @subcommand('align', 'Align a model: direction and safety tokens (reused when present), training, and the aligned model folder.')
 def _align_args(p):
     _stage_args(p)
@@ -161,7 +167,7 @@ def _reproduce_args(p):
                    help='experiment notebooks to run, in order; default 06_baselines 07_ablations (02_steering ... 05_evaluate also run)')
     p.add_argument('--models', nargs='+', default=None,
                    help="models to run them for; default qwen2.5-coder-0.5b-instruct smollm2-135m-instruct ('tiny': the random test model)")
-    p.add_argument('--profile', default='cpu', choices=('tiny', 'cpu', 'paper'),
+    p.add_argument('--profile', default='cpu', choices=tuple(PROFILES),
                    help="run sizes: cpu (two CPU cores), paper (the paper, on a GPU), tiny (the notebooks' test defaults)")
     p.add_argument('--figures-dir', default='figures', help='figures, tables and summaries')
     p.add_argument('--runs-dir', default='runs', help='executed notebooks (runs/<notebook>/<model>.ipynb), run records, trained models')
@@ -171,7 +177,7 @@ def _reproduce_args(p):
 
 def reproduce(args) -> int:
     "Run the driver; 1 if any (notebook, model) failed."
-    from safesteer.pipeline import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
+    from safesteer.reproduce import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
     start = time.time()
     report = run_all(args.notebooks or DEFAULT_NOTEBOOKS, args.models or REAL_MODELS, args.profile, args.figures_dir,
                      args.runs_dir, args.force, args.nbs_dir)

@@ -12,18 +12,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from safetensors.torch import save_file
 from transformers.generation import LogitsProcessor, LogitsProcessorList
 from .models import (sliced_output_head, decoder_blocks, format_prompts, eot_token_ids, unwrap_model, position_ids, context_length,
                               fit_prompts, model_fingerprint)
 from .packages import atomic_path, read_json, read_safetensors, differences, ArtifactError
+from .training import (TrainConfig, Trainer, backbone, output_head, FinalHidden, completion_hidden, check_finite,
+                                settings_identity)
 from .judges import is_refusal
+from .profiles import get_profile, merged, family_lr
 
 # %% auto #0
-__all__ = ['SLICES', 'DIVERGENCES', 'PAPER_LR', 'PROFILES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss',
-           'window_mask', 'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'backbone', 'output_head',
-           'FinalHidden', 'completion_hidden', 'DistillConfig', 'profile_config', 'cosine_schedule', 'SafeSteerTrainer',
-           'result_settings']
+__all__ = ['SLICES', 'DIVERGENCES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss', 'window_mask',
+           'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'DistillConfig', 'profile_config',
+           'result_settings', 'MaskedOPD', 'SafeSteerTrainer']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -35,7 +38,7 @@ class LossConfig:
     divergence: str = 'reverse'     # 'reverse' KL (paper), 'forward' KL, or generalised 'jsd'
     beta: float = 0.5               # JSD mixing weight, in (0, 1)
     window: int|None = None         # only the first `window` response tokens count (None: all)
-    chunk_size: int = 256           # completion tokens per output-head chunk (bounds memory)
+    chunk_size: int = field(default=256, metadata=dict(result=False))   # completion tokens per output-head chunk (bounds memory only)
     def __post_init__(self):
         if self.slice not in SLICES: raise ValueError(f"slice must be one of {SLICES}, got {self.slice!r}")
         if self.divergence not in DIVERGENCES: raise ValueError(f"divergence must be one of {DIVERGENCES}, got {self.divergence!r}")
@@ -114,6 +117,7 @@ class _ChunkedLoss(torch.autograd.Function):
         scaled = [None if g is None else g.mul_(grad_loss) for g in (grad_h, *grad_params)]
         return scaled[0], None, None, None, None, None, None, None, None, *scaled[1:]
 
+# %% ../nbs/04_distill.ipynb #n9712b47
 def distill_loss(student_h:torch.Tensor,  # [batch, T, d] student's final hidden states predicting each completion token
                  teacher_h:torch.Tensor,  # [batch, T, d] the same for the teacher (no gradient flows to it)
                  targets:torch.Tensor,    # [batch, T] the sampled completion tokens
@@ -200,264 +204,85 @@ def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new
                     enc.attention_mask.repeat_interleave(n_samples, 0), completions, mask,
                     tok.batch_decode(completions * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True))
 
-# %% ../nbs/04_distill.ipynb #c021
-def backbone(model:nn.Module) -> nn.Module:
-    "The decoder stack of a causal LM (through PEFT and DDP wrappers): hidden states after the final norm."
-    return unwrap_model(model).get_decoder()
-
-def output_head(model:nn.Module) -> nn.Module:
-    "The output head (unembedding) of a causal LM, through PEFT and DDP wrappers."
-    return unwrap_model(model).get_output_embeddings()
-
-class FinalHidden(nn.Module):
-    "A causal LM as a module whose forward returns the final hidden states (what DDP/accelerate wrap for training)."
-    def __init__(self, model): super().__init__(); self.model = model
-    def forward(self, input_ids, attention_mask, position_ids):
-        return backbone(self.model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
-
-def completion_hidden(model:nn.Module, # a causal LM, or a (wrapped) `FinalHidden`
-                      prompt_ids:torch.Tensor, prompt_mask:torch.Tensor, completions:torch.Tensor,
-                      mask:torch.Tensor) -> torch.Tensor:
-    "Final hidden states predicting each completion token: [batch, T, d]."
-    hidden = model if isinstance(getattr(model, 'module', model), FinalHidden) else FinalHidden(model)
-    input_ids = torch.cat([prompt_ids, completions], 1)
-    attention = torch.cat([prompt_mask, mask.to(prompt_mask)], 1)
-    positions = position_ids(attention)
-    h = hidden(input_ids, attention, positions)
-    P = prompt_ids.shape[1]
-    return h[:, P-1:P-1+completions.shape[1]]
-
 # %% ../nbs/04_distill.ipynb #c027
-PAPER_LR = {'llama': 1e-6, 'qwen': 1e-5}   # §4.1: full fine-tuning learning rates by model family
-
 @dataclass
-class DistillConfig:
-    "Masked OPD settings; defaults are the paper's (§4.1), except `lora`, which the paper does not use."
+class DistillConfig(TrainConfig):
+    "Masked OPD settings: the loop's (`TrainConfig`), the rollouts and the loss; defaults are the paper's (§4.1)."
     n_samples: int = 8               # completions sampled per prompt
     max_new_tokens: int = 512        # rollout length limit
     temperature: float = 1.0         # rollout sampling temperature
-    sequences_per_step: int = 32     # sequences per optimiser step
-    micro_batch: int = 8             # sequences per forward/backward (a multiple of n_samples)
-    rollout_batch: int|None = None   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
-    epochs: int = 1                  # passes over the prompts
-    lr: float = 1e-5                 # peak learning rate (paper: 1e-6 Llama, 1e-5 Qwen)
-    warmup_ratio: float = 0.1        # linear warm-up share of the steps, then cosine decay
-    max_grad_norm: float = 1.0       # gradient-norm clip
-    weight_decay: float = 0.0        # AdamW weight decay
-    lora: bool = False               # train LoRA adapters (teacher shares weights) instead of all weights
-    lora_r: int = 16                 # LoRA rank
-    lora_alpha: int = 32             # LoRA scale numerator
-    lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
+    rollout_batch: int|None = field(default=None, metadata=dict(neutral=True))   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     loss: LossConfig = field(default_factory=LossConfig)
-    anchor_weight: float = 0.0       # weight of the harmless-anchor term (0: the paper, harmful prompts only; see `train`)
-    seed: int = 0                    # seeds prompt order and sampling
+    anchor_weight: float = field(default=0.0, metadata=dict(neutral=True))   # weight of the harmless-anchor term (0: the paper, harmful prompts only)
     def __post_init__(self):
         if isinstance(self.loss, dict): self.loss = LossConfig(**self.loss)
-        self.lora_targets = tuple(self.lora_targets)
-        for name in ('n_samples', 'max_new_tokens', 'sequences_per_step', 'micro_batch', 'epochs'):
+        for name in ('n_samples', 'max_new_tokens'):
             if getattr(self, name) < 1: raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.micro_batch % self.n_samples or self.sequences_per_step % self.micro_batch:
-            raise ValueError(f"micro_batch ({self.micro_batch}) must be a multiple of n_samples ({self.n_samples}) and divide "
-                             f"sequences_per_step ({self.sequences_per_step})")
+        if self.micro_batch % self.n_samples:
+            raise ValueError(f"micro_batch ({self.micro_batch}) must be a multiple of n_samples ({self.n_samples})")
         if self.rollout_batch is not None and (self.rollout_batch < 1 or self.rollout_batch % self.micro_batch):
             raise ValueError(f"rollout_batch ({self.rollout_batch}) must be None or a positive multiple of micro_batch "
                              f"({self.micro_batch})")
-        if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
         if self.anchor_weight < 0: raise ValueError(f"anchor_weight must be >= 0, got {self.anchor_weight}")
+        super().__post_init__()
 
     @property
     def prompts_per_step(self): return self.sequences_per_step // self.n_samples
     @property
     def prompts_per_rollout(self): return (self.rollout_batch or self.sequences_per_step) // self.n_samples
 
-PROFILES = {
-    'paper': dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False),
-    'cpu':   dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
-                  loss=dict(chunk_size=64)),
-    'tiny':  dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2),
-}
-"""Run profiles: `paper` is §4.1 (100 prompts x 8 samples x 512 tokens, full fine-tuning; lr from `PAPER_LR`);
-`cpu` fits the embedded 0.5B model on 2 cores in under 30 minutes (LoRA, 2 samples of 48 tokens; loss chunks of 64 tokens,
-which cut the loss's peak memory to a third for little time on a CPU); `tiny` is for tests. A `loss` given as a dict
-updates the profile's loss settings."""
-
 def profile_config(profile:str, model=None, **overrides) -> tuple[DistillConfig, int]:
-    "The `DistillConfig` and number of training prompts of a profile, with the paper's lr for `model`'s family."
-    if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    settings = {**PROFILES[profile], **overrides}
-    if isinstance(overrides.get('loss'), dict): settings['loss'] = {**PROFILES[profile].get('loss', {}), **overrides['loss']}
+    """The `DistillConfig` and number of training prompts of a profile's `distill` part (`safesteer.profiles`) with
+    `overrides` (a `loss` dict is merged with the profile's), at the paper's lr for `model`'s family where the profile sets none."""
+    settings = merged(get_profile(profile).distill, overrides)
     n_prompts = settings.pop('n_prompts')
-    if 'lr' not in settings and model is not None:
-        family = next((f for f in PAPER_LR if f in model.config.model_type), 'qwen')
-        settings['lr'] = PAPER_LR[family]
+    if 'lr' not in settings and model is not None: settings['lr'] = family_lr(model.config.model_type)
     return DistillConfig(**settings), n_prompts
 
 # %% ../nbs/04_distill.ipynb #c030
-def _save_optimizer(opt:torch.optim.Optimizer, folder:Path):
-    state = opt.state_dict()
-    tensors = {f'{i}.{k}': v.contiguous() for i, s in state['state'].items() for k, v in s.items() if torch.is_tensor(v)}
-    save_file(tensors, str(folder/'optimizer.safetensors'))
-    (folder/'optimizer.json').write_text(json.dumps({'param_groups': state['param_groups']}))
-
-def _load_optimizer(opt:torch.optim.Optimizer, folder:Path):
-    tensors = read_safetensors(folder/'optimizer.safetensors', 'optimiser state')
-    state = {}
-    for key, v in tensors.items():
-        i, name = key.split('.', 1)
-        state.setdefault(int(i), {})[name] = v
-    try: opt.load_state_dict({'state': state, **read_json(folder/'optimizer.json', 'optimiser state')})
-    except (ValueError, KeyError, RuntimeError) as e:
-        if isinstance(e, ArtifactError): raise
-        raise ArtifactError(f"{folder/'optimizer.safetensors'} does not fit this optimiser ({type(e).__name__}: {e}): "
-                            "the checkpoint is from another model or configuration") from e
-
-def cosine_schedule(opt, n_steps:int, warmup_ratio:float):
-    "Linear warm-up over `warmup_ratio` of the steps, then cosine decay to 0."
-    warmup = int(math.ceil(n_steps * warmup_ratio))
-    def factor(step):
-        if step < warmup: return (step + 1) / (warmup + 1)
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, n_steps - warmup)))
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+def result_settings(config:dict) -> dict:
+    """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: settings missing from an older
+    config take their defaults; memory-only settings and those at their neutral value are left out. A resumed run must
+    share them with its checkpoint; runs that differ in them are different experiments."""
+    return settings_identity(DistillConfig, config)
 
 # %% ../nbs/04_distill.ipynb #c031
-class SafeSteerTrainer:
-    "Masked on-policy distillation of `model` towards `teacher` on the safety tokens `safety_ids`."
+class MaskedOPD:
+    "SafeSteer's method for `Trainer`: the student's rollouts, the teacher's hidden states on them, and the sliced loss."
     progress_label = 'masked OPD'   # the training progress bar's name
-    def __init__(self, model, tok, teacher, # a SteeredTeacher or SystemPromptTeacher built on `model`
-                 safety_ids:list[int]|torch.Tensor, cfg:DistillConfig, output_dir:str|Path, accelerator=None):
-        from accelerate import Accelerator
-        self.tok, self.cfg, self.output_dir = tok, cfg, Path(output_dir)
+    def __init__(self, tok, teacher, # a SteeredTeacher or SystemPromptTeacher built on the model to train
+                 safety_ids:list[int]|torch.Tensor, cfg:DistillConfig,
+                 anchors:list[str]|None=None):   # harmless prompts for the anchor term (only with `cfg.anchor_weight` > 0)
+        self.tok, self.teacher, self.cfg = tok, teacher, cfg
         self.ids = torch.as_tensor(list(safety_ids), dtype=torch.long)
-        self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
-        self.base_model = model_fingerprint(model)   # the weights the student starts from and the teacher keeps
-        if cfg.lora:
-            from peft import LoraConfig, get_peft_model
-            self.model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
-                                                          target_modules=list(cfg.lora_targets)))
-            self.teacher, self.teacher_model = teacher, self.model
-        else:
-            frozen = copy.deepcopy(model).requires_grad_(False).eval()
-            self.teacher, self.teacher_model = copy.copy(teacher), frozen
-            self.teacher.model = frozen
-            self.model = model
-        self.model.eval()    # no dropout: rollouts and gradients are deterministic given the seed
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.hidden, self.optimizer = self.accelerator.prepare(
-            FinalHidden(self.model), torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay))
-        self.log, self.step_done, self.anchors = [], 0, []
+        self.set_anchors(anchors)
+
+    def set_anchors(self, anchors:list[str]|None): self.anchors = list(anchors or [])   # checked by `prepare`
+
+    @property
+    def prompts_per_step(self) -> int: return self.cfg.prompts_per_step
+    def identity(self) -> dict: return dict(safety_ids=self.ids.tolist())
+
+    def bind(self, trainer):
+        "Use `trainer`'s student; with full fine-tuning the teacher steers the trainer's frozen copy."
+        self.trainer = trainer
+        if trainer.frozen is not trainer.model: self.teacher = copy.copy(self.teacher); self.teacher.model = trainer.frozen
+
+    def prepare(self, instructions:list[str]) -> list[str]:
+        "The prompts (and anchors), those too long for the context with room for a rollout cut down (`fit_prompts`)."
+        _check_anchors(self.anchors, self.cfg.anchor_weight)
+        limit = context_length(self.trainer.model)
+        longest = limit and limit - self.cfg.max_new_tokens
+        instructions, self.n_truncated = fit_prompts(self.tok, instructions, longest, self.teacher.system)
+        self.step_anchors = fit_prompts(self.tok, self.anchors, longest)[0] if self.anchors else []
+        return instructions
 
     def teacher_context(self):
-        "The model as the teacher: adapters off (shared weights) and the teacher's intervention on."
+        "The model as the teacher: the base model (adapters off, or the frozen copy) with the teacher's intervention on."
         stack = ExitStack()
-        if self.cfg.lora: stack.enter_context(self.model.disable_adapter())
+        stack.enter_context(self.trainer.base_context())
         stack.enter_context(self.teacher.steering())
         return stack
-
-    def reference_context(self):
-        "The model as the base model, the anchor term's reference: adapters off (shared weights), no intervention."
-        return self.model.disable_adapter() if self.cfg.lora else nullcontext()
-
-    def n_steps(self, n_prompts:int) -> int: return math.ceil(n_prompts * self.cfg.epochs / self.cfg.prompts_per_step)
-
-    def step_prompts(self, instructions:list[str], step:int, cycle:bool=False) -> list[str]:
-        """This process's share of the prompts of optimiser step `step` (seeded order, reshuffled every epoch); with `cycle`,
-        as many epochs as step `step` needs (the anchor prompts, which need not match the training prompts in number)."""
-        n, per = len(instructions), self.cfg.prompts_per_step
-        order = []
-        for epoch in range(math.ceil((step + 1) * per / n) if cycle else self.cfg.epochs):
-            order += torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
-        mine = order[step*per:(step+1)*per]
-        return [instructions[i] for i in mine[self.accelerator.process_index::self.accelerator.num_processes]]
-
-    def train(self, instructions:list[str], # the harmful training prompts (paper: 100)
-              stop_after:int|None=None,     # run at most this many steps in this call (the rest resume later)
-              progress:bool=True,
-              anchors:list[str]|None=None,  # harmless prompts for the anchor term (only with `cfg.anchor_weight` > 0)
-             ) -> list[dict]:
-        "Train, resuming from `output_dir/checkpoint` if present; returns the per-step log."
-        if not instructions: raise ValueError("no training prompts: pass at least one harmful instruction")
-        _check_anchors(anchors, self.cfg.anchor_weight)
-        limit = context_length(self.model)
-        longest = limit and limit - self.cfg.max_new_tokens   # room left for the rollout
-        instructions, self.n_truncated = fit_prompts(self.tok, instructions, longest, self.teacher.system)
-        self.anchors = fit_prompts(self.tok, anchors, longest)[0] if anchors else []
-        n_steps = self.n_steps(len(instructions))
-        self.scheduler = cosine_schedule(self.optimizer, n_steps, self.cfg.warmup_ratio)
-        self.resume()
-        todo = range(self.step_done, n_steps if stop_after is None else min(n_steps, self.step_done + stop_after))
-        for step in tqdm(todo, desc=self.progress_label, disable=not progress or not self.accelerator.is_main_process):
-            record = self.train_step(self.step_prompts(instructions, step), step)
-            self.log.append(record)
-            self.step_done = step + 1
-            self.save_checkpoint()
-        return self.log
-
-    def train_step(self, prompts:list[str], step:int) -> dict:
-        """One optimiser step over `prompts` (and the step's anchor prompts, if any): rollouts (one sampling call per
-        `rollout_batch` sequences), teacher (or, for anchors, base-model) scoring, student update."""
-        cfg, acc, start = self.cfg, self.accelerator, time.time()
-        torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + acc.process_index)
-        seconds = dict(generation=0., teacher=0., student=0.)
-        groups = {'': self._rollouts(prompts, step)}
-        if self.anchors: groups['anchor_'] = self._rollouts(self.step_prompts(self.anchors, step, cycle=True), step)
-        totals = {prefix: {} for prefix in groups}
-        seconds['generation'] = time.time() - start
-        micro = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in groups.items()
-                 for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
-        for k, (prefix, ro) in enumerate(micro):
-            t1 = time.time()
-            t_h = self._reference_hidden(ro) if prefix else self._teacher_hidden(ro)
-            self._check_finite(t_h[ro.mask.bool()], "the base model's hidden states" if prefix else "the teacher's hidden states", step)
-            t2 = time.time()
-            with acc.no_sync(self.hidden) if k < len(micro) - 1 else nullcontext():
-                s_h = completion_hidden(self.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
-                loss, stats = distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.model),
-                                           output_head(self.teacher_model), self.ids, cfg.loss, _softcap(self.model))
-                self._check_finite(loss, 'the loss', step)
-                weight = cfg.anchor_weight if prefix else 1.0
-                acc.backward(loss * (weight * len(ro.texts) * acc.num_processes / cfg.sequences_per_step))
-            seconds['teacher'] += t2 - t1; seconds['student'] += time.time() - t2
-            for key, v in stats.items():
-                totals[prefix][key] = totals[prefix].get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
-        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-        self._check_finite(torch.as_tensor(grad_norm), 'the gradient norm', step)
-        lr = self.scheduler.get_last_lr()[0]
-        self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
-        record = dict(step=step, lr=lr, grad_norm=float(grad_norm))
-        for prefix, rollouts in groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
-        tokens = sum(g['tokens'] for g in totals.values())
-        return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9),
-                    **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()}, seconds=round(time.time() - start, 3))
-
-    def _teacher_hidden(self, ro:Rollouts) -> torch.Tensor:
-        "The teacher's final hidden states on the completions of `ro`."
-        with torch.no_grad(), self.teacher_context():
-            t_prompt, t_mask = self._teacher_prompts(ro)
-            return completion_hidden(self.teacher_model, t_prompt, t_mask, ro.completions, ro.mask)
-
-    def _reference_hidden(self, ro:Rollouts) -> torch.Tensor:
-        "The base model's final hidden states on the completions of `ro` (the anchor term's target)."
-        with torch.no_grad(), self.reference_context():
-            return completion_hidden(self.teacher_model, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
-
-    def _rollouts(self, prompts:list[str], step:int) -> list[Rollouts]:
-        "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
-        cfg, per = self.cfg, self.cfg.prompts_per_rollout
-        try: return [sample_rollouts(self.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens, cfg.temperature)
-                     for i in range(0, len(prompts), per)]
-        except FloatingPointError as e: raise self._fault(f"{e} (the student's logits)", step) from e
-
-    def _check_finite(self, x:torch.Tensor, what:str, step:int):
-        if not torch.isfinite(x).all(): raise self._fault(f"NaN or infinite values in {what}", step)
-
-    def _fault(self, what:str, step:int) -> FloatingPointError:
-        "The error for a numerical fault found during step `step`, before its optimiser update."
-        saved = (f"the last good checkpoint, after {self.step_done} steps, is {self.checkpoint_dir}"
-                 if (self.checkpoint_dir/'state.json').exists() else "no checkpoint was written yet")
-        return FloatingPointError(f"{what} at step {step}: training stopped before this step's optimiser update, so nothing was "
-                                  f"trained on them; {saved}. Find the cause (a learning rate too high, a float16/bfloat16 "
-                                  "overflow, a steering coefficient that breaks the teacher) and run again: it resumes there.")
 
     def _teacher_prompts(self, ro:Rollouts):
         "The teacher's prompt tokens: the student's, or the same instructions with the teacher's system prompt."
@@ -466,75 +291,67 @@ class SafeSteerTrainer:
                        padding=True, add_special_tokens=False).to(ro.prompt_ids.device)
         return enc.input_ids, enc.attention_mask
 
-    # -- checkpoints -------------------------------------------------------------------------------------
-    @property
-    def checkpoint_dir(self) -> Path: return self.output_dir/'checkpoint'
+# %% ../nbs/04_distill.ipynb #n5b7e10a
+@patch
+def rollouts(self:MaskedOPD, prompts:list[str]) -> list[Rollouts]:
+    "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
+    cfg, per = self.cfg, self.cfg.prompts_per_rollout
+    try: return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
+                                 cfg.temperature) for i in range(0, len(prompts), per)]
+    except FloatingPointError as e: raise FloatingPointError(f"{e} (the student's logits)") from e
 
-    def _trainable_state(self) -> dict:
-        return {n: p.detach().contiguous() for n, p in self.model.named_parameters() if p.requires_grad}
+@patch
+def micro_batches(self:MaskedOPD, prompts:list[str], step:int) -> list[tuple]:
+    "The step's rollouts (and the anchors', prefixed `anchor_`) in micro-batches, each with its share of the step."
+    start, cfg = time.time(), self.cfg
+    self.groups = {'': self.rollouts(prompts)}
+    if self.step_anchors: self.groups['anchor_'] = self.rollouts(self.trainer.step_prompts(self.step_anchors, step, cycle=True))
+    self.start, self.seconds = start, dict(generation=time.time() - start, teacher=0.)
+    parts = [(prefix, ro.select(slice(i, i + cfg.micro_batch))) for prefix, rollouts in self.groups.items()
+             for ro in rollouts for i in range(0, len(ro.texts), cfg.micro_batch)]
+    return [(part, (cfg.anchor_weight if part[0] else 1.0) * len(part[1].texts) / cfg.sequences_per_step) for part in parts]
 
-    def save_checkpoint(self):
-        "Write trainable weights, optimiser and scheduler state and the log after the last finished step, atomically."
-        self.accelerator.wait_for_everyone()
-        if self.accelerator.is_main_process:
-            with atomic_path(self.checkpoint_dir) as tmp:
-                tmp.mkdir()
-                save_file(self._trainable_state(), str(tmp/'trainable.safetensors'))
-                _save_optimizer(self.optimizer, tmp)
-                (tmp/'state.json').write_text(json.dumps(dict(step_done=self.step_done, config=asdict(self.cfg),
-                    scheduler=self.scheduler.state_dict(), safety_ids=self.ids.tolist(), model=self.base_model,
-                    log=self.log), indent=1))
-            with atomic_path(self.output_dir/'train_log.jsonl') as tmp:
-                tmp.write_text(''.join(json.dumps(r) + '\n' for r in self.log))
-        self.accelerator.wait_for_everyone()
+@patch
+def loss(self:MaskedOPD, batch:tuple) -> tuple[torch.Tensor, dict]:
+    "The sliced loss of one micro-batch: against the teacher, or, for anchors, against the base model."
+    prefix, ro = batch
+    start = time.time()
+    with torch.no_grad(), self.teacher_context() if not prefix else self.trainer.base_context():
+        t_prompt, t_mask = (self._teacher_prompts(ro) if not prefix else (ro.prompt_ids, ro.prompt_mask))
+        t_h = completion_hidden(self.trainer.frozen, t_prompt, t_mask, ro.completions, ro.mask)
+    check_finite(t_h[ro.mask.bool()], "the base model's hidden states" if prefix else "the teacher's hidden states")
+    self.seconds['teacher'] += time.time() - start
+    s_h = completion_hidden(self.trainer.hidden, ro.prompt_ids, ro.prompt_mask, ro.completions, ro.mask)
+    return distill_loss(s_h, t_h, ro.completions, ro.mask, output_head(self.trainer.model), output_head(self.trainer.frozen),
+                        self.ids, self.cfg.loss, _softcap(self.trainer.model))
 
-    def resume(self):
-        "Load the checkpoint in `output_dir`, if any, after checking it belongs to this model and configuration."
-        folder = self.checkpoint_dir
-        if not (folder/'state.json').exists(): return
-        state = read_json(folder/'state.json', 'training checkpoint state')
-        self._check_origin(folder/'state.json', state)
-        self._load_trainable(folder/'trainable.safetensors')
-        _load_optimizer(self.optimizer, folder)
-        self.scheduler.load_state_dict(state['scheduler'])
-        self.step_done = state['step_done']
-        if 'log' in state: self.log = state['log']
-        else:   # a checkpoint from before the log moved into it
-            log = self.output_dir/'train_log.jsonl'
-            self.log = [json.loads(l) for l in log.read_text().splitlines()][:self.step_done] if log.exists() else []
+@patch
+def step_record(self:MaskedOPD, done:list[tuple]) -> dict:
+    "Log fields of the step: per group means per sequence, rollout refusal, throughput and where the time went."
+    totals = {prefix: {} for prefix in self.groups}
+    for (prefix, ro), stats in done:
+        for key, v in stats.items(): totals[prefix][key] = totals[prefix].get(key, 0.) + v * (1 if key == 'tokens' else len(ro.texts))
+    record = {}
+    for prefix, rollouts in self.groups.items(): record.update(_group_record(prefix, totals[prefix], rollouts))
+    seconds = dict(self.seconds, student=time.time() - self.start - sum(self.seconds.values()))
+    tokens = sum(g['tokens'] for g in totals.values())
+    return dict(record, tokens_per_s=tokens / max(seconds['generation'], 1e-9), **{f'seconds_{k}': round(v, 3) for k, v in seconds.items()})
 
-    def _check_origin(self, path:Path, state:dict):
-        "Refuse a checkpoint made with another configuration, safety set or base model, naming what differs."
-        fix = "use another output_dir, or delete the checkpoint to start over"
-        saved, mine = result_settings(state['config']), result_settings(asdict(self.cfg))
-        if saved != mine or state['safety_ids'] != self.ids.tolist():
-            diff = sorted(k for k in mine if saved.get(k) != mine[k]) or ['safety_ids']
-            what = '; '.join(differences(saved, mine)) or f"{len(state['safety_ids'])} ids saved, {len(self.ids)} now"
-            raise ArtifactError(f"the checkpoint {path} was made with another configuration (differs in {diff}: {what}); {fix}")
-        saved = {k: v for k, v in state.get('model', self.base_model).items() if k != 'name'}   # older checkpoints: unchecked
-        if diff := differences(saved, {k: v for k, v in self.base_model.items() if k != 'name'}):
-            raise ArtifactError(f"the checkpoint {path} was made from another model ({state['model']['name']!r}, now "
-                                f"{self.base_model['name']!r}; {'; '.join(diff)}); {fix}")
+# %% ../nbs/04_distill.ipynb #n62ecd06
+class SafeSteerTrainer(Trainer):
+    "The training loop with SafeSteer's method: masked OPD of `model` towards `teacher` on the safety tokens `safety_ids`."
+    def __init__(self, model, tok, teacher, safety_ids:list[int]|torch.Tensor, cfg:DistillConfig, output_dir:str|Path,
+                 accelerator=None):
+        super().__init__(model, tok, MaskedOPD(tok, teacher, safety_ids, cfg), cfg, output_dir, accelerator)
 
-    def _load_trainable(self, path:Path):
-        "Load the trainable weights at `path`, refusing names or shapes this model's trainable weights do not have."
-        weights, mine = read_safetensors(path, 'checkpoint of trainable weights'), self._trainable_state()
-        wrong = sorted(set(weights) ^ set(mine)) + [k for k in weights if k in mine and weights[k].shape != mine[k].shape]
-        if wrong: raise ArtifactError(f"{path} does not match this model's trainable weights ({len(wrong)} differ in name or "
-                                      f"shape, e.g. {wrong[:3]}): it is from another model or configuration")
-        self.model.load_state_dict(weights, strict=False)
-
-    def save(self, merged:bool=True) -> Path:
-        """Save the result: the PEFT adapter (`adapter/`, LoRA only) and a merged Hugging Face folder (`merged/`; always
-        for full fine-tuning, where it is the only copy of the result)."""
-        model = self.accelerator.unwrap_model(self.model)
-        if self.cfg.lora:
-            with atomic_path(self.output_dir/'adapter') as tmp: model.save_pretrained(tmp)
-        if merged or not self.cfg.lora:
-            full = copy.deepcopy(model).merge_and_unload() if self.cfg.lora else model
-            with atomic_path(self.output_dir/'merged') as tmp:
-                full.save_pretrained(tmp, safe_serialization=True); self.tok.save_pretrained(tmp)
-        return self.output_dir
+    def train(self, instructions:list[str], # the harmful training prompts (paper: 100)
+              stop_after:int|None=None,     # run at most this many steps in this call (the rest resume later)
+              progress:bool=True,
+              anchors:list[str]|None=None,  # harmless prompts for the anchor term (only with `cfg.anchor_weight` > 0)
+             ) -> list[dict]:
+        "Train, resuming from `output_dir/checkpoint` if present; returns the per-step log."
+        self.method.set_anchors(anchors)
+        return super().train(instructions, stop_after, progress)
 
 def _check_anchors(anchors:list[str]|None, weight:float):
     "Refuse anchor prompts without a weight for them, and a weight without prompts."
@@ -550,14 +367,6 @@ def _group_record(prefix:str, totals:dict, rollouts:list[Rollouts]) -> dict:
     texts = [t for ro in rollouts for t in ro.texts]
     return {**{prefix + k: v / len(texts) for k, v in totals.items() if k != 'tokens'}, prefix + 'tokens': int(totals['tokens']),
             (prefix or 'rollout_') + 'refusal': sum(map(is_refusal, texts)) / len(texts)}
-
-def result_settings(config:dict) -> dict:
-    """The settings of a saved `DistillConfig` (as a dict) that determine a run's result: all but the loss's `chunk_size`
-    (it bounds memory; the result is the same), with settings newer than the saved config at their defaults. A resumed
-    run must share them with its checkpoint; runs that differ in them are different experiments."""
-    settings = {**asdict(DistillConfig()), **json.loads(json.dumps(config))}
-    settings['loss'] = {k: v for k, v in settings['loss'].items() if k != 'chunk_size'}
-    return json.loads(json.dumps(settings))
 
 def _softcap(model) -> float|None:
     return getattr(unwrap_model(model).config, 'final_logit_softcapping', None)

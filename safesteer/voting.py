@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from .models import sliced_output_head, tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
-from .steering import batches
+from .models import batches
 from .packages import atomic_path, read_json, ArtifactError
 
 # %% auto #0
@@ -189,41 +190,43 @@ class TokenVoter:
         self.cand_d.append(d.gather(-1, order).cpu())
         self.valid.append(valid_bh.cpu())
 
-    @torch.no_grad()
-    def select(self, cfg:VotingConfig,   # n_tokens, inner_top_k, min_steered_prob, method
-               horizon:int|None=None,    # use the first `horizon` positions only (default: all)
-               rescore=None,             # rescore(i) -> (logp_steered, logp_base) of batch i, for exactness
-              ) -> Selection:
-        "The safety set of everything added so far; identical to `select_dense` on the concatenated batches."
-        h = horizon or self.horizon
-        if not 1 <= h <= self.horizon: raise ValueError(f"horizon must be in 1..{self.horizon}, got {h}")
-        if not self.valid: raise ValueError("no batch was added: call update() first")
-        n_valid = int(sum(v[:, :h].sum() for v in self.valid))
-        denom = max(n_valid, 1)
-        prob_s, prob_b = self.sum_prob_s[:h].sum(0) / denom, self.sum_prob_b[:h].sum(0) / denom
-        score = self.sum_d[:h].sum(0) / denom
-        floor = ~self.banned & (prob_s < cfg.min_steered_prob)
-        out = self.banned | floor
-        votes_hv, n_rescored = torch.zeros(h, len(out), dtype=torch.long), 0
-        if cfg.method == 'vote':
-            for i, (ids, d, valid) in enumerate(zip(self.cand_ids, self.cand_d, self.valid)):
-                ids, d, valid = ids[:, :h].long(), d[:, :h], valid[:, :h]
-                allowed = torch.isfinite(d) & ~out[ids]                              # [B, h, T]
-                vote = allowed & (allowed.cumsum(-1) <= cfg.inner_top_k) & valid.unsqueeze(-1)
-                short = valid & (allowed.sum(-1) < cfg.inner_top_k) & torch.tensor(not self.complete)
-                vote &= ~short.unsqueeze(-1)
-                for t in range(h): votes_hv[t].index_add_(0, ids[:, t][vote[:, t]], torch.ones(int(vote[:, t].sum()), dtype=torch.long))
-                if short.any():
-                    if rescore is None:
-                        raise ValueError(f"{int(short.sum())} (sample, position) pairs have fewer than inner_top_k="
-                                         f"{cfg.inner_top_k} candidates above the floor: pass `rescore` or a larger n_candidates")
-                    ls, lb = rescore(i)
-                    d_full = (ls[:, :h] - lb[:, :h]).cpu().masked_fill(out, float('-inf'))
-                    for b, t in short.nonzero().tolist():
-                        row = d_full[b, t]
-                        votes_hv[t] += (top_k_mask(row, cfg.inner_top_k) & torch.isfinite(row)).long()
-                    n_rescored += int(short.sum())
-        return _finish(cfg, votes_hv, score, prob_s, prob_b, out, n_valid, int(floor.sum()), n_rescored)
+# %% ../nbs/03_voting.ipynb #na43bc13
+@torch.no_grad()
+@patch
+def select(self:TokenVoter, cfg:VotingConfig,   # n_tokens, inner_top_k, min_steered_prob, method
+           horizon:int|None=None,    # use the first `horizon` positions only (default: all)
+           rescore=None,             # rescore(i) -> (logp_steered, logp_base) of batch i, for exactness
+          ) -> Selection:
+    "The safety set of everything added so far; identical to `select_dense` on the concatenated batches."
+    h = horizon or self.horizon
+    if not 1 <= h <= self.horizon: raise ValueError(f"horizon must be in 1..{self.horizon}, got {h}")
+    if not self.valid: raise ValueError("no batch was added: call update() first")
+    n_valid = int(sum(v[:, :h].sum() for v in self.valid))
+    denom = max(n_valid, 1)
+    prob_s, prob_b = self.sum_prob_s[:h].sum(0) / denom, self.sum_prob_b[:h].sum(0) / denom
+    score = self.sum_d[:h].sum(0) / denom
+    floor = ~self.banned & (prob_s < cfg.min_steered_prob)
+    out = self.banned | floor
+    votes_hv, n_rescored = torch.zeros(h, len(out), dtype=torch.long), 0
+    if cfg.method == 'vote':
+        for i, (ids, d, valid) in enumerate(zip(self.cand_ids, self.cand_d, self.valid)):
+            ids, d, valid = ids[:, :h].long(), d[:, :h], valid[:, :h]
+            allowed = torch.isfinite(d) & ~out[ids]                              # [B, h, T]
+            vote = allowed & (allowed.cumsum(-1) <= cfg.inner_top_k) & valid.unsqueeze(-1)
+            short = valid & (allowed.sum(-1) < cfg.inner_top_k) & torch.tensor(not self.complete)
+            vote &= ~short.unsqueeze(-1)
+            for t in range(h): votes_hv[t].index_add_(0, ids[:, t][vote[:, t]], torch.ones(int(vote[:, t].sum()), dtype=torch.long))
+            if short.any():
+                if rescore is None:
+                    raise ValueError(f"{int(short.sum())} (sample, position) pairs have fewer than inner_top_k="
+                                     f"{cfg.inner_top_k} candidates above the floor: pass `rescore` or a larger n_candidates")
+                ls, lb = rescore(i)
+                d_full = (ls[:, :h] - lb[:, :h]).cpu().masked_fill(out, float('-inf'))
+                for b, t in short.nonzero().tolist():
+                    row = d_full[b, t]
+                    votes_hv[t] += (top_k_mask(row, cfg.inner_top_k) & torch.isfinite(row)).long()
+                n_rescored += int(short.sum())
+    return _finish(cfg, votes_hv, score, prob_s, prob_b, out, n_valid, int(floor.sum()), n_rescored)
 
 # %% ../nbs/03_voting.ipynb #c029
 def check_finite(x:torch.Tensor, what:str):
@@ -310,6 +313,7 @@ class VoteRun:
                      seconds=round(self.seconds + time.time() - start, 2))
         return SafetyTokens.from_selection(sel, self.tokenizer, str(getattr(model.config, 'name_or_path', '')), params, stats)
 
+# %% ../nbs/03_voting.ipynb #nc95d51d
 def collect_votes(teacher, tokenizer, prompts:list[str], # user instructions (the paper: harmless validation prompts)
                   cfg:VotingConfig|None=None,  # default: the paper's settings for the model's family
                   horizon:int|None=None,       # positions to sample and score (default: cfg.horizon); select any h <= it
@@ -397,17 +401,19 @@ class SafetyTokens:
         tokens.source = str(path)
         return tokens
 
-    def check_compatible(self, tokenizer) -> SafetyTokens:
-        "Fail clearly unless `tokenizer` has the vocabulary size and the strings for these ids that the set was built with."
-        name = getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__
-        these = f"these safety tokens ({self.source})" if self.source else "these safety tokens"
-        if len(tokenizer) != self.vocab_size:
-            raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r} with {self.vocab_size} tokens, "
-                             f"but {name!r} has {len(tokenizer)}: mine them again for this model (mine_safety_tokens)")
-        got = tokenizer.convert_ids_to_tokens(self.ids)
-        diff = [(i, a, b) for i, a, b in zip(self.ids, self.tokens, got) if a != b]
-        if diff:
-            shown = ', '.join(f"id {i}: {a!r} here, {b!r} in the tokenizer" for i, a, b in diff[:3])
-            raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r}, whose strings differ from "
-                             f"{name!r} for {len(diff)} of {len(self.ids)} ids ({shown}): mine them again for this model")
-        return self
+# %% ../nbs/03_voting.ipynb #nd4f558f
+@patch
+def check_compatible(self:SafetyTokens, tokenizer) -> SafetyTokens:
+    "Fail clearly unless `tokenizer` has the vocabulary size and the strings for these ids that the set was built with."
+    name = getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__
+    these = f"these safety tokens ({self.source})" if self.source else "these safety tokens"
+    if len(tokenizer) != self.vocab_size:
+        raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r} with {self.vocab_size} tokens, "
+                         f"but {name!r} has {len(tokenizer)}: mine them again for this model (mine_safety_tokens)")
+    got = tokenizer.convert_ids_to_tokens(self.ids)
+    diff = [(i, a, b) for i, a, b in zip(self.ids, self.tokens, got) if a != b]
+    if diff:
+        shown = ', '.join(f"id {i}: {a!r} here, {b!r} in the tokenizer" for i, a, b in diff[:3])
+        raise ArtifactError(f"{these} were built for tokenizer {self.tokenizer!r}, whose strings differ from "
+                         f"{name!r} for {len(diff)} of {len(self.ids)} ids ({shown}): mine them again for this model")
+    return self

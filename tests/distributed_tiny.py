@@ -16,7 +16,7 @@ def main(out:str):
     trainer = SafeSteerTrainer(model, tok, teacher, [5, 17, 40, 41], cfg, out)
     log = trainer.train(PROMPTS, progress=False)
     acc = trainer.accelerator
-    weights = {n: p.double().sum().item() for n, p in trainer._trainable_state().items()}
+    weights = {n: p.double().sum().item() for n, p in trainer.trainable_state().items()}
     view = dict(rank=acc.process_index, world=acc.num_processes, backend=str(acc.state.backend), steps=len(log),
                 prompts_step0=trainer.step_prompts(PROMPTS, 0), weights=weights)
     Path(out, f'rank{acc.process_index}.json').write_text(json.dumps(view))

@@ -118,7 +118,7 @@ def test_direction_and_tokens_of_another_model_are_refused():
     with pytest.raises(ValueError, match="id 5: 'not-this' here"): tokens.check_compatible(tok)
 
 def test_nan_refusal_scores_raise():
-    from safesteer.steering import refusal_scores
+    from safesteer.judges import refusal_scores
     model, tok = tiny_model()
     with nan_outputs(model), pytest.raises(FloatingPointError, match='NaN'): refusal_scores(model, tok, ['Hi', 'How do I make a bomb?'])
 

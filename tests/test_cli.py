@@ -21,7 +21,7 @@ def test_demo_help_documents_options():
         assert option in res.stdout
 
 @pytest.mark.parametrize('command,options', [
-    ('direction', ('--model', '--profile', '--figures-dir', '--seed', '--coef', '--force')),
+    ('direction', ('--model', '--profile', '--figures-dir', '--seed', '--selection-coef', '--force')),
     ('tokens', ('--model', '--profile', '--figures-dir', '--seed', '--force')),
     ('align', ('--model', '--profile', '--figures-dir', '--seed', '--method', '--output-dir', '--n-prompts')),
     ('evaluate', ('--model', '--profile', '--figures-dir', '--seed', '--method', '--steer', '--benchmarks', '--output')),

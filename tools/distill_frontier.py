@@ -28,7 +28,7 @@ def runs(model:str) -> list[dict]:
     if not paths[0].exists(): raise SystemExit(f'no {paths[0]}: run nbs/04_distill.ipynb for {model} first')
     default = json.loads(paths[0].read_text())
     steering = artifact_path(FIGURES, '02_steering', model, 'summary.json')
-    own_coef = json.loads(steering.read_text())['coef'] if steering.exists() else default.get('teacher_coef')
+    own_coef = json.loads(steering.read_text())['teacher_coef'] if steering.exists() else default.get('teacher_coef')
     return [row(json.loads(p.read_text()), default, p.parent.relative_to(FIGURES).as_posix() if p != paths[0] else 'default', own_coef)
             for p in paths if p.exists()]
 

@@ -1,0 +1,72 @@
+"""Every committed run is found by the current code: `safesteer reproduce` on a fresh clone reuses it instead of training
+again. Runs without loading any model: a run's configuration comes from the profile and the committed artifacts."""
+import json
+from pathlib import Path
+import pytest
+from safesteer.pipeline import Pipeline, METHODS, find_summary, run_identity
+from safesteer.packages import differences
+from safesteer.report import artifact_path
+from safesteer.voting import SafetyTokens
+
+FIGURES = Path(__file__).resolve().parent.parent/'figures'
+MODEL = 'qwen2.5-coder-0.5b-instruct'
+
+def committed(notebook:str, model:str) -> dict:
+    "`{name: summary}` of the committed per-run summaries of `notebook` for `model`."
+    prefix = f'{notebook}__{model}__'
+    return {p.stem[len(prefix):]: json.loads(p.read_text()) for p in sorted(FIGURES.glob(f'{prefix}*.json'))
+            if 'config' in json.loads(p.read_text())}
+
+def assert_found(pipe:Pipeline, name:str, saved:dict, config:dict, tmp_path:Path):
+    diff = differences(run_identity(saved['config']), run_identity(config))
+    assert not diff, f"{name}: the current configuration differs from the committed run's: {diff}"
+    assert find_summary(tmp_path/f'{name}.json', config, pipe.summaries()) is not None
+
+@pytest.mark.parametrize('model', ['qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct'])
+def test_every_committed_baseline_run_is_found(model, tmp_path):
+    runs = committed('06_baselines', model)
+    assert 'base' in runs
+    pipe = Pipeline(model, 'cpu', FIGURES, tmp_path/'runs')
+    for method, saved in runs.items():
+        assert method in METHODS, method
+        assert_found(pipe, method, saved, pipe.run_config(method), tmp_path)
+    assert pipe._loaded is None, 'finding the committed runs loaded the model'
+
+def ablation_config(pipe:Pipeline, name:str) -> dict:
+    "The configuration `07_ablations` gives the point `name` (`tokens_50`, `horizon_3`, `window_all`, `prompts_25`)."
+    ablation, value = name.rsplit('_', 1)
+    point = dict(tokens=50, horizon=7, window=None, prompts=100)   # the defaults for a Qwen model (H = 7, |S| = 50)
+    point[ablation] = None if value == 'all' else int(value)
+    tokens = SafetyTokens.load(artifact_path(FIGURES, '07_ablations', MODEL, f"tokens_S{point['tokens']}_H{point['horizon']}.json"))
+    return pipe.run_config('safesteer', tokens, point['prompts'], dict(window=point['window']))
+
+def test_every_committed_ablation_run_is_found(tmp_path):
+    runs = {k: v for k, v in committed('07_ablations', MODEL).items() if k.split('_')[0] in ('tokens', 'horizon', 'window', 'prompts')}
+    assert len(runs) == 14, sorted(runs)
+    pipe = Pipeline(MODEL, 'cpu', FIGURES, tmp_path/'runs')
+    for name, saved in runs.items(): assert_found(pipe, name, saved, ablation_config(pipe, name), tmp_path)
+    assert pipe._loaded is None, 'finding the committed runs loaded the model'
+
+def load_tool(name:str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, FIGURES.parent/'tools'/f'{name}.py')
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+
+def test_the_coefficient_migration_was_applied_and_is_idempotent(tmp_path):
+    "Every committed artifact uses `teacher_coef`/`selection_coef`; the migration turns the old names into them and nothing else."
+    import shutil
+    from safesteer.steering import RefusalDirection
+    migrate = load_tool('migrate_coefficients').migrate
+    copy = tmp_path/'figures'; shutil.copytree(FIGURES, copy)
+    assert migrate(copy) == [], 'a committed artifact still has the old coefficient names: run tools/migrate_coefficients.py'
+    for folder in sorted(FIGURES.glob('**/02_steering__*__direction')):
+        found = RefusalDirection.load(folder)
+        assert found.teacher_coef > 0 and 'selection_coef' in found.meta['config'], folder
+    path = copy/'02_steering__qwen2.5-coder-0.5b-instruct__direction'/'direction.json'
+    new = json.loads(path.read_text())
+    old = {('coef' if k == 'teacher_coef' else k): v for k, v in json.loads(path.read_text()).items()}
+    old['meta']['config'] = {('coef' if k == 'selection_coef' else k): v for k, v in new['meta']['config'].items()}
+    path.write_text(json.dumps(old, indent=1) + '\n')
+    assert RefusalDirection.load(path.parent).teacher_coef == new['teacher_coef']   # an old file still loads
+    assert migrate(copy) == [path] and json.loads(path.read_text()) == new
