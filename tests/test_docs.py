@@ -75,6 +75,12 @@ def test_missing_image_fails(page):
 def test_notebook_links(page):
     assert page.markdown_cell('see [voting](03_voting.ipynb#the-vote)') == 'see [voting](voting.md#the-vote)'
 
+def test_resolve_links():
+    anchors = {('distill', 'rollouts'), ('distill', 'lossconfig')}
+    md = '[`Rollouts.select`](distill.html#rollouts.select), [`_Chunked`](distill.html#_chunked), [`LossConfig`](distill.html#lossconfig)'
+    assert bd.resolve_links(md, anchors) == '[`Rollouts.select`](distill.html#rollouts), `_Chunked`, [`LossConfig`](distill.html#lossconfig)'
+    assert bd.resolve_links('[the trainer](distill.html#the-trainer)', anchors) == '[the trainer](distill.html#the-trainer)'   # a section: checked after the build
+
 def test_check_links(tmp_path):
     site = tmp_path/'site'; (site/'sub').mkdir(parents=True)
     (site/'a.html').write_text('<h2 id="x">x</h2><a href="b.html#y">ok</a><a href="#x">self</a><img src="sub/i.png">'

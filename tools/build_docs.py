@@ -221,18 +221,23 @@ def write_assets():
     shutil.copy2(mj/'tex-svg.js', dst/'tex-svg.js')   # SVG output: glyphs are drawn as paths, no font files to load
     shutil.copytree(mj/'input'/'tex'/'extensions', dst/'input'/'tex'/'extensions', dirs_exist_ok=True)   # loaded on demand
 
+def resolve_links(text:str, anchors:set) -> str:
+    """nbdev links every name in its index, as `[`name`](page.html#anchor)`; `anchors` holds the (page, anchor) pairs
+    that have a show_doc. A method without its own goes to its class; a name with none (a private one) stays unlinked."""
+    def link(m):
+        code, page, anchor = m[1], m[2], m[3]
+        while '.' in anchor and (page, anchor) not in anchors: anchor = anchor.rsplit('.', 1)[0]
+        return f'[{code}]({page}.html#{anchor})' if (page, anchor) in anchors else code
+    return re.sub(r'\[(`[^`\]]+`)\]\(([\w-]+)\.html#([\w.-]+)\)', link, text)
+
 def build_pages(cfg) -> list[Page]:
     if PROC.exists(): shutil.rmtree(PROC)
     DOCS.mkdir(parents=True)
     pages = [Page(nb, cfg) for nb in notebooks(ROOT/cfg.nbs_path)]
     texts = {p.name: p.markdown() for p in pages}
     anchors = {(name, a) for name, text in texts.items() for a in re.findall(r'\{ #(\S+) \}', text)}
-    def link(m):   # nbdev links every name in its index; a method without its own show_doc goes to its class
-        page, anchor = m[1], m[2]
-        while '.' in anchor and (page, anchor) not in anchors: anchor = anchor.rsplit('.', 1)[0]
-        return f']({page}.html#{anchor})'
     for page in pages:
-        text = re.sub(r'\]\(([\w-]+)\.html#([\w.-]+)\)', link, texts[page.name])
+        text = resolve_links(texts[page.name], anchors)
         (DOCS/f'{page.name}.md').write_text(text)
         for f in page.figures:
             (DOCS/f).parent.mkdir(parents=True, exist_ok=True)
