@@ -72,7 +72,10 @@ def test_page(page):
 def test_missing_image_fails(page):
     with pytest.raises(FileNotFoundError, match='not in the repository'): page.markdown_cell('![x](../figures/nope.png)')
 
-def test_notebook_links(page):
+def test_notebook_links(page, monkeypatch):
+    monkeypatch.setattr(bd.Page, 'names', {'03_voting': 'voting', '99_demo': 'demo'})
+    assert page.markdown_cell('in `nbs/03_voting` and `03_voting.ipynb`; `99_demo` is this page; `07_none`') == \
+        'in [`nbs/03_voting`](voting.md) and [`03_voting.ipynb`](voting.md); `99_demo` is this page; `07_none`'
     assert page.markdown_cell('see [voting](03_voting.ipynb#the-vote)') == 'see [voting](voting.md#the-vote)'
 
 def test_resolve_links():

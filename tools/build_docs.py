@@ -96,6 +96,7 @@ def _in_definition_order(cells:list) -> list:
 
 class Page:
     "One notebook as one Markdown page."
+    names: dict = {}   # notebook stem -> page name, of every page of the site (set by `build_pages`)
     def __init__(self, nb_path:Path, cfg):
         from execnb.nbio import read_nb
         from nbdev.process import NBProcessor
@@ -141,6 +142,9 @@ class Page:
             return f'{m[1]}({rel})'
         md = re.sub(r'(!\[[^\]]*\])\(([^)\s]+)\)', image, md)
         md = md.replace(COLAB_SVG, 'assets/colab-badge.svg')   # the badge image served by the site, not fetched
+        def notebook(m):   # `02_steering` or `nbs/02_steering.ipynb` in prose: a link to its page
+            return f'[{m[0]}]({self.names[m[2]]}.md)' if m[2] in self.names and m[2] != self.path.stem else m[0]
+        md = re.sub(r'(?<!\[)`(nbs/)?(\d\d[a-z]?_\w+|index)(?:\.ipynb)?`(?!\])', notebook, md)
         md = re.sub(r'\]\((?:\./)?(\d+[a-z]?_)?([\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f']({m[2]}.md{m[3] or ""})', md)
         return md
 
@@ -234,6 +238,7 @@ def build_pages(cfg) -> list[Page]:
     if PROC.exists(): shutil.rmtree(PROC)
     DOCS.mkdir(parents=True)
     pages = [Page(nb, cfg) for nb in notebooks(ROOT/cfg.nbs_path)]
+    Page.names = {p.path.stem: p.name for p in pages}
     texts = {p.name: p.markdown() for p in pages}
     anchors = {(name, a) for name, text in texts.items() for a in re.findall(r'\{ #(\S+) \}', text)}
     for page in pages:
