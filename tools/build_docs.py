@@ -8,7 +8,8 @@ Quarto (which `nbdev_docs` needs) is not used. Instead:
    the notebook's cells (which would load models);
 2. each processed notebook becomes one Markdown page in `_proc/docs/` (pages keep nbdev's names: `04_distill`
    becomes `distill.html`, so nbdev's cross-reference links resolve), Quarto `:::` callouts become admonitions,
-   and the figures the notebooks show are copied next to the pages;
+   notebook names in prose link to their pages, the figures the notebooks show are copied next to the pages,
+   and a page ends with the committed figures of its notebook (`figures/<notebook>_*.png`) it does not show;
 3. MkDocs (pinned in the `dev` extra, with mkdocs-material) renders the pages in `--strict` mode, so a broken
    Markdown link fails the build; the paper's equations are typeset by MathJax 3 (SVG output) served from
    the `sphinx-mathjax-offline` package, and nothing is fetched from the network;
