@@ -17,11 +17,11 @@ from .packages import cache_dir, atomic_path, open_package_file, sha256_file, ve
 # %% auto #0
 __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRINGS', 'CHATML_TEMPLATE', 'DECODE_HEAD_ROWS',
            'EmbeddedModel', 'assemble_gguf', 'gguf_to_hf', 'write_manifest', 'verify_folder', 'embedded_model_dir',
-           'resolve_model', 'load_model', 'prepare_tokenizer', 'ChatTemplateError', 'chat_messages', 'format_prompts',
-           'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids', 'eot_token_ids', 'position_ids',
-           'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model', 'nan_outputs', 'context_length',
-           'fit_prompts', 'model_fingerprint', 'sliced_linear', 'sliced_output_head', 'generate', 'batches',
-           'common_prefix_len', 'last_logits']
+           'default_device', 'default_dtype', 'resolve_model', 'load_model', 'prepare_tokenizer', 'ChatTemplateError',
+           'chat_messages', 'format_prompts', 'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids',
+           'eot_token_ids', 'position_ids', 'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model',
+           'nan_outputs', 'context_length', 'fit_prompts', 'model_fingerprint', 'sliced_linear', 'sliced_output_head',
+           'generate', 'batches', 'common_prefix_len', 'last_logits']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -113,12 +113,27 @@ def embedded_model_dir(name:str) -> Path:
     if (folder/MANIFEST).exists(): return folder
     return gguf_to_hf(assemble_gguf(name), folder, source=EMBEDDED[name].upstream)
 
+# %% ../nbs/00_models.ipynb #c012b
+def default_device() -> str:
+    "'cuda' when a GPU is visible, else 'cpu'."
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+def default_dtype(device) -> torch.dtype:
+    "The precision `load_model` uses on `device`: bfloat16, float16 or float32, by the GPU's compute capability."
+    if not str(device).startswith('cuda'): return torch.float32
+    major, minor = torch.cuda.get_device_capability(device)
+    # Not torch.cuda.is_bf16_supported(): it says yes on GPUs that only emulate bfloat16 (a T4, 7.5, has no bfloat16
+    # tensor cores), where bfloat16 matmuls run several times slower than float16. bfloat16 has float32's range, so
+    # it cannot overflow where float32 does not: use it where the hardware has it (Ampere, 8.0, and newer).
+    if (major, minor) >= (8, 0): return torch.bfloat16
+    # Volta and Turing (7.x) have float16 tensor cores. float16 halves memory (Qwen2.5-1.5B fits a 16 GB T4); its range
+    # (65504) suffices for the small instruction models used here, PEFT keeps the trainable LoRA weights in float32,
+    # and where an activation does overflow it shows up as NaN, which the trainer stops on, naming the step.
+    if major >= 7: return torch.float16
+    # Older GPUs have no float16 tensor cores (float16 is slow or emulated there): float32.
+    return torch.float32
+
 # %% ../nbs/00_models.ipynb #c013
-def _default_device() -> str: return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-def _default_dtype(device) -> torch.dtype:
-    return torch.bfloat16 if str(device).startswith('cuda') else torch.float32
-
 _PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.pkl', '.pickle', '.ckpt')
 
 def resolve_model(name_or_path:str) -> tuple[str, dict]:
@@ -143,7 +158,7 @@ def resolve_model(name_or_path:str) -> tuple[str, dict]:
     return name_or_path, {}
 
 def load_model(name_or_path:str=DEFAULT_MODEL, # embedded name, local folder, .gguf file or hub id
-               dtype:torch.dtype|None=None,      # default: float32 on CPU, bfloat16 on CUDA
+               dtype:torch.dtype|None=None,      # default: `default_dtype(device)`, by the GPU's compute capability
                device:str|None=None,             # default: cuda if available, else cpu
                trust_remote_code:bool=False,     # run code shipped with a hub model; off unless you trust it
                chat_template:str|None=None,      # Jinja chat template for tokenizers that lack one
@@ -153,10 +168,10 @@ def load_model(name_or_path:str=DEFAULT_MODEL, # embedded name, local folder, .g
     from transformers import AutoModelForCausalLM, AutoTokenizer
     source, extra = resolve_model(name_or_path)
     if verify and (Path(source)/MANIFEST).exists(): verify_folder(source)
-    device = device or _default_device()
+    device = device or default_device()
     kw = dict(trust_remote_code=trust_remote_code, **extra)
     tok = AutoTokenizer.from_pretrained(source, **kw)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype or _default_dtype(device), use_safetensors=True, **kw)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype or default_dtype(device), use_safetensors=True, **kw)
     model.to(device).eval()
     model.config.name_or_path = name_or_path
     return model, prepare_tokenizer(tok, chat_template)
