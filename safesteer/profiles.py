@@ -8,7 +8,7 @@ import copy
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['PROFILES', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 'merged', 'get_profile', 'family_lr']
+__all__ = ['PROFILES', 'COLAB_MODEL', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 'merged', 'get_profile', 'family_lr']
 
 # %% ../nbs/00b_profiles.ipynb #c005
 @dataclass
@@ -61,7 +61,15 @@ PROFILES = {
                    '05_evaluate': dict(n_safety=100, n_over_refusal=50, n_mmlu=1000, n_arc=1000, n_hellaswag=1000, n_piqa=1000,
                                        n_gsm8k=500, max_new_tokens=64, gsm8k_max_new_tokens=512),
                    '06_baselines': dict(profile='paper'), '07_ablations': dict(profile='paper', windows=[16, 64, 0], **_ABLATIONS)}),
+    'colab': Profile("a free Colab T4 (16 GB, float16): LoRA, the paper's 8 rollouts per prompt and 32 per step, of up to 192 tokens",
+        direction=dict(n_train=128, n_val=32),
+        distill=dict(n_prompts=100, n_samples=8, max_new_tokens=192, sequences_per_step=32, micro_batch=8, rollout_batch=32,
+                     lora=True, lr=2e-4, loss=dict(chunk_size=256)),
+        evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=256),
+        notebooks={'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='colab', n_eval=64),
+                   '06_baselines': dict(profile='colab')}),
 }
+COLAB_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct'   # the hub model the `colab` profile is sized for
 
 MODEL_SETTINGS = {
     'qwen2.5-coder-0.5b-instruct': dict(direction=dict(selection=dict(selection_coef=4.0, kl_threshold=0.2),
