@@ -62,7 +62,15 @@ def test_install_cell_installs_no_torch():
     assert cmd[:4] == ['python', '-m', 'pip', 'install'] and not any('torch' in a for a in cmd)
     assert cmd[-1] == 'safesteer @ git+https://github.com/safesteer/safesteer@main'
 
-def test_nbdev_test_skips_install_cell(tmp_path):
+@pytest.fixture
+def same_process(monkeypatch):
+    "nbdev_test runs a notebook in this process: undo what its cells change here (`subprocess.run`, a fake `google.colab`)."
+    monkeypatch.setattr(subprocess, 'run', subprocess.run)
+    monkeypatch.delitem(sys.modules, 'google.colab', raising=False)
+    yield
+    sys.modules.pop('google.colab', None)
+
+def test_nbdev_test_skips_install_cell(tmp_path, same_process):
     "Even where `google.colab` is imported, nbdev_test does not run the cell (`#| eval: false`)."
     from nbdev.test import test_nb
     install = cc.install_source(SETTINGS)
