@@ -21,7 +21,7 @@ from .packages import atomic_path, read_json, read_safetensors, differences, Art
 from .training import (TrainConfig, Trainer, backbone, output_head, FinalHidden, completion_hidden, check_finite,
                                 settings_identity)
 from .judges import is_refusal
-from .profiles import get_profile, merged, family_lr
+from .profiles import get_profile, deep_merged, family_lr
 
 # %% auto #0
 __all__ = ['SLICES', 'DIVERGENCES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss', 'window_mask',
@@ -234,7 +234,7 @@ class DistillConfig(TrainConfig):
 def profile_config(profile:str, model=None, **overrides) -> tuple[DistillConfig, int]:
     """The `DistillConfig` and number of training prompts of a profile's `distill` part (`safesteer.profiles`) with
     `overrides` (a `loss` dict is merged with the profile's), at the paper's lr for `model`'s family where the profile sets none."""
-    settings = merged(get_profile(profile).distill, overrides)
+    settings = deep_merged(get_profile(profile).distill, overrides)
     n_prompts = settings.pop('n_prompts')
     if 'lr' not in settings and model is not None: settings['lr'] = family_lr(model.config.model_type)
     return DistillConfig(**settings), n_prompts

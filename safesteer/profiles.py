@@ -8,7 +8,7 @@ import copy
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['PROFILES', 'COLAB_MODEL', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 'merged', 'get_profile', 'family_lr']
+__all__ = ['PROFILES', 'COLAB_MODEL', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 'deep_merged', 'get_profile', 'family_lr']
 
 # %% ../nbs/00b_profiles.ipynb #c005
 @dataclass
@@ -21,10 +21,10 @@ class Profile:
     evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}) and EvalConfig fields
     notebooks: dict = field(default_factory=dict)      # {notebook: papermill parameters} beyond the model, profile and folders
 
-def merged(base:dict, update:dict) -> dict:
+def deep_merged(base:dict, update:dict) -> dict:
     "`base` with `update` merged in, dicts inside merged too (lists and other values replaced)."
     out = copy.deepcopy(base)
-    for k, v in update.items(): out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    for k, v in update.items(): out[k] = deep_merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
     return out
 
 # %% ../nbs/00b_profiles.ipynb #c007
@@ -91,7 +91,7 @@ def get_profile(name:str, # 'tiny', 'cpu' or 'paper'
     model = {} if name == 'tiny' else MODEL_SETTINGS.get(model_name, {})
     unknown = set(overrides) - set(parts)
     if unknown: raise ValueError(f"unknown profile parts {sorted(unknown)}; a profile has {', '.join(parts)}")
-    return Profile(PROFILES[name].description, **{k: merged(merged(v, model.get(k, {})), overrides.get(k, {})) for k, v in parts.items()})
+    return Profile(PROFILES[name].description, **{k: deep_merged(deep_merged(v, model.get(k, {})), overrides.get(k, {})) for k, v in parts.items()})
 
 def family_lr(model_type:str) -> float:
     "The paper's full fine-tuning learning rate for a model of this `config.model_type` (Qwen's when the family is unknown)."
