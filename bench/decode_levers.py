@@ -42,8 +42,8 @@ def alternate(calls:dict, repeats:int, seed:int=0) -> tuple[dict, dict]:
     return {k: dict(median_seconds=statistics.median(v), seconds=v) for k, v in secs.items()}, outs
 
 def rollout_shape(args):
-    from safesteer.distill import PROFILES
-    prof = PROFILES['cpu']
+    from safesteer.profiles import get_profile
+    prof = get_profile('cpu').distill
     return prof['sequences_per_step'] // prof['n_samples'], prof['n_samples'], prof['max_new_tokens']
 
 def compare_rollouts(a, b) -> dict:

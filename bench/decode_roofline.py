@@ -147,14 +147,15 @@ def main():
     ap.add_argument('--eval-tokens', type=int, default=32)
     ap.add_argument('--out')
     args = ap.parse_args()
-    from safesteer.distill import PROFILES, sample_rollouts
+    from safesteer.distill import sample_rollouts
+    from safesteer.profiles import get_profile
     from safesteer.models import generate
     from safesteer.data import load_prompts
     threads = [int(t) for t in args.threads.split(',')]
     model, tok = load(args.model)
     cfg = model.config
     lora = with_lora(model)
-    prof = PROFILES['cpu']
+    prof = get_profile('cpu').distill
     args.rollout_tokens = args.rollout_tokens or prof['max_new_tokens']
     n_prompts = prof['sequences_per_step'] // prof['n_samples']
     harmful, harmless = load_prompts('advbench')[:n_prompts], load_prompts('harmless')[:16]
