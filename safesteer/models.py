@@ -21,7 +21,7 @@ __all__ = ['EMBEDDED', 'DEFAULT_MODEL', 'MANIFEST', 'REFUSAL_PHRASES', 'EOT_STRI
            'chat_messages', 'format_prompts', 'tokenize_prompts', 'post_instruction_ids', 'refusal_token_ids',
            'eot_token_ids', 'position_ids', 'unwrap_model', 'decoder_blocks', 'tiny_tokenizer', 'tiny_model',
            'nan_outputs', 'context_length', 'fit_prompts', 'model_fingerprint', 'sliced_linear', 'sliced_output_head',
-           'generate', 'batches', 'common_prefix_len', 'last_logits']
+           'greedy_dropping', 'generate', 'batches', 'common_prefix_len', 'last_logits']
 
 # %% ../nbs/00_models.ipynb #c006
 @dataclass(frozen=True)
@@ -396,6 +396,29 @@ def sliced_output_head(model, rows:int|None=None):
     try: yield
     finally: del head.forward
 
+# %% ../nbs/00_models.ipynb #n5492427
+@torch.no_grad()
+def greedy_dropping(model, enc, max_new_tokens:int, eos:list[int]) -> list[list[int]]:
+    """Greedy completions of a left-padded batch `enc`, each row leaving the batch, and its KV cache, at its first
+    end-of-sequence token: the tokens of each row (eos included), as `model.generate` would give them."""
+    from transformers import DynamicCache
+    body, head, eos = unwrap_model(model).get_decoder(), model.get_output_embeddings(), torch.tensor(eos, device=model.device)
+    mask, rows = enc.attention_mask, torch.arange(len(enc.input_ids), device=model.device)
+    last, cache = position_ids(mask)[:, -1], DynamicCache(config=model.config)
+    h = body(input_ids=enc.input_ids, attention_mask=mask, position_ids=position_ids(mask), past_key_values=cache, use_cache=True).last_hidden_state
+    tokens = [[] for _ in rows]
+    for step in range(max_new_tokens):
+        nxt = head(h[:, -1:])[:, -1].argmax(-1)
+        for r, t in zip(rows.tolist(), nxt.tolist()): tokens[r].append(t)
+        keep = (~torch.isin(nxt, eos)).nonzero().squeeze(1)
+        if step == max_new_tokens - 1 or not len(keep): break
+        if len(keep) < len(rows):
+            cache.batch_select_indices(keep)
+            mask, rows, nxt, last = mask[keep], rows[keep], nxt[keep], last[keep]
+        mask, last = torch.cat([mask, mask.new_ones(len(rows), 1)], 1), last + 1
+        h = body(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], past_key_values=cache, use_cache=True).last_hidden_state
+    return tokens
+
 # %% ../nbs/00_models.ipynb #c054
 @torch.no_grad()
 def generate(model, tokenizer, instructions:list[str], # user instructions, formatted with the chat template
@@ -405,6 +428,7 @@ def generate(model, tokenizer, instructions:list[str], # user instructions, form
              do_sample:bool=False,    # greedy unless True
              temperature:float=1.0,   # sampling temperature when `do_sample`
              progress:bool=True,      # show a progress bar
+             drop_finished:bool=False, # greedy: rows leave the batch as they end (`greedy_dropping`)
             ) -> list[str]:
     "The model's reply to each instruction (an instruction too long for the context is cut, with a warning)."
     limit = context_length(model)
@@ -417,10 +441,14 @@ def generate(model, tokenizer, instructions:list[str], # user instructions, form
         idx = order[start:start+batch_size]
         enc = tokenizer([prompts[i] for i in idx], return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
         with sliced_output_head(model):
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)
-        for i, row in zip(idx, out[:, enc.input_ids.shape[1]:]):
-            replies[i] = tokenizer.decode(row, skip_special_tokens=True)
+            if drop_finished and not do_sample: rows = greedy_dropping(model, enc, max_new_tokens, _generation_eos(model, tokenizer))
+            else: rows = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling)[:, enc.input_ids.shape[1]:]
+        for i, row in zip(idx, rows): replies[i] = tokenizer.decode(row, skip_special_tokens=True)
     return replies
+
+def _generation_eos(model, tokenizer) -> list[int]:
+    "The ids at which `model.generate` ends a row: the generation config's end-of-sequence ids, else the tokenizer's."
+    return _as_list(model.generation_config.eos_token_id) or [tokenizer.eos_token_id]
 
 # %% ../nbs/00_models.ipynb #nb9c1d76
 def batches(items:list, size:int):
