@@ -535,8 +535,8 @@ def write_validation(names:list[str]=('refusal_qwen05b', 'refusal_qwen15b', 'key
 
 # %% ../nbs/01a_judges.ipynb #j020
 def reply_fields(row:dict) -> list[str]:
-    "The reply fields of a saved row: `reply` (evaluation samples) or each `X` with an `X_refuses` verdict (distillation replies)."
-    if 'reply' in row: return ['reply']
+    "The judged reply fields of a saved row: `reply` beside `verdict_*` columns (safety samples; capability rows have none), or each `X` with an `X_refuses` verdict (distillation replies)."
+    if 'reply' in row: return ['reply'] if any(k.startswith('verdict_') for k in row) else []
     return [k for k in row if f'{k}_refuses' in row and not k.endswith('_refuses')]
 
 def verdict_column(field:str, judge_name:str) -> str:
@@ -560,19 +560,20 @@ def rejudge(path:str|Path,           # a saved replies/samples JSONL file
         raise ValueError(f"{judge!r} does not judge replies as refusals: rejudge needs a refusal judge that reads replies")
     rows = [json.loads(l) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
     if not rows: raise ValueError(f"{path} holds no rows")
-    fields = reply_fields(rows[0])
-    if not fields: raise ValueError(f"{path} has no reply field: expected `reply` or `X` with `X_refuses`; its keys are {list(rows[0])}")
-    cols = [verdict_column(f, judge.name) for f in fields]
-    done = all(c in r for r in rows for c in cols)
-    if done and not overwrite: return dict(path=str(path), judge=judge.name, skipped=True)
-    pairs = {(_request(r), r[f]) for r in rows for f in fields if isinstance(r.get(f), str)}
-    pairs = sorted(pairs)                        # each distinct (request, reply) judged once
-    verdicts = dict(zip(pairs, judge([p for p, _ in pairs], [r for _, r in pairs]))) if pairs else {}
-    for r in rows:
-        for f, c in zip(fields, cols): r[c] = verdicts.get((_request(r), r[f])) if isinstance(r.get(f), str) else None
+    fields = [reply_fields(r) for r in rows]
+    if not any(fields):
+        raise ValueError(f"{path} has no judged reply field: expected `reply` with `verdict_*` columns, or `X` with `X_refuses`; "
+                         f"its first row's keys are {list(rows[0])}")
+    cols = sorted({verdict_column(f, judge.name) for fs in fields for f in fs})
+    if not overwrite and all(verdict_column(f, judge.name) in r for r, fs in zip(rows, fields) for f in fs):
+        return dict(path=str(path), judge=judge.name, skipped=True)
+    pairs = sorted({(_request(r), r[f]) for r, fs in zip(rows, fields) for f in fs if isinstance(r.get(f), str)})
+    verdicts = dict(zip(pairs, judge([p for p, _ in pairs], [r for _, r in pairs]))) if pairs else {}   # each distinct pair once
+    for r, fs in zip(rows, fields):
+        for f in fs: r[verdict_column(f, judge.name)] = verdicts.get((_request(r), r[f])) if isinstance(r.get(f), str) else None
     with atomic_path(out or path) as tmp:
         tmp.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
-    rates = {c: verdict_rate([r[c] for r in rows]) for c in cols}
+    rates = {c: verdict_rate([r[c] for r in rows if c in r]) for c in cols}
     return dict(path=str(out or path), judge=judge.name, skipped=False, rows=len(rows), judged=len(pairs),
                 rates={c: dict(rate=v, n=n) for c, (v, n) in rates.items()})
 
