@@ -16,9 +16,9 @@ import yaml
 from .packages import package_path, verify_sha256
 
 # %% auto #0
-__all__ = ['KINDS', 'DATASETS', 'OVER_REFUSAL_SETS', 'norm_text', 'dedupe', 'subset', 'read_records', 'DataSet', 'prompt_profile',
-           'catalog', 'load_records', 'load_prompts', 'refusal_labels', 'load_capability', 'split_prompts', 'overlap',
-           'drop_overlap']
+__all__ = ['KINDS', 'DATASETS', 'OVER_REFUSAL_SETS', 'norm_text', 'dedupe', 'subset', 'read_records', 'DataSet', 'catalog',
+           'load_records', 'load_prompts', 'prompt_profile', 'refusal_labels', 'load_capability', 'split_prompts',
+           'overlap', 'drop_overlap']
 
 # %% ../nbs/01_data.ipynb #c006
 def norm_text(text:str) -> str:
@@ -309,21 +309,6 @@ DATASETS.update(
 OVER_REFUSAL_SETS = dict(lookalike=('benign_anchors', 'lookalikes'), plain=('mbpp_plain', 'nq_open'))
 "Over-refusal sets by role: look-alikes (aplomb's 50 anchors, 20 of them look-alikes, plus 200 written here), realistic plain instructions."
 
-# %% ../nbs/01_data.ipynb #j005
-def prompt_profile(prompts:list[str]) -> dict:
-    "Shape of a prompt set: size, mean words, share of questions, of imperatives, of lower-case-only prompts, of code words."
-    import re
-    words = [p.split() for p in prompts]
-    first = [w[0].lower().strip('"\'') if w else '' for w in words]
-    share = lambda xs: round(sum(xs) / len(prompts), 3)
-    questions = ('what', 'why', 'how', 'who', 'when', 'where', 'which', 'is', 'are', 'can', 'do', 'does')
-    return dict(n=len(prompts), mean_words=round(sum(map(len, words)) / len(prompts), 1),
-                question=share(p.rstrip().endswith('?') or f in questions for p, f in zip(prompts, first)),
-                imperative=share(f in ('write', 'explain', 'give', 'create', 'list', 'describe', 'summarize', 'summarise',
-                                       'generate', 'suggest', 'translate', 'find', 'make', 'name', 'tell', 'classify') for f in first),
-                lower_case=share(p == p.lower() for p in prompts),
-                code=share(bool(re.search(r'\b(python|function|code|list|string|array|program)\b', p.lower())) for p in prompts))
-
 # %% ../nbs/01_data.ipynb #c031
 def _first_turn(r:dict) -> dict: return {**r, 'prompt': r['turns'][0]}
 
@@ -443,6 +428,21 @@ def load_prompts(name_or_path:str|Path, # a name in `DATASETS` (offline or hub),
         total, prompts = len(prompts), dedupe(prompts)
         _drop(prompts, total, 'repeated', source, ' (pass unique=False to keep them)')
     return subset(prompts, n, seed, source)
+
+# %% ../nbs/01_data.ipynb #j005
+def prompt_profile(prompts:list[str]) -> dict:
+    "Shape of a prompt set: size, mean words, share of questions, of imperatives, of lower-case-only prompts, of code words."
+    import re
+    words = [p.split() for p in prompts]
+    first = [w[0].lower().strip('"\'') if w else '' for w in words]
+    share = lambda xs: round(sum(xs) / len(prompts), 3)
+    questions = ('what', 'why', 'how', 'who', 'when', 'where', 'which', 'is', 'are', 'can', 'do', 'does')
+    return dict(n=len(prompts), mean_words=round(sum(map(len, words)) / len(prompts), 1),
+                question=share(p.rstrip().endswith('?') or f in questions for p, f in zip(prompts, first)),
+                imperative=share(f in ('write', 'explain', 'give', 'create', 'list', 'describe', 'summarize', 'summarise',
+                                       'generate', 'suggest', 'translate', 'find', 'make', 'name', 'tell', 'classify') for f in first),
+                lower_case=share(p == p.lower() for p in prompts),
+                code=share(bool(re.search(r'\b(python|function|code|list|string|array|program)\b', p.lower())) for p in prompts))
 
 # %% ../nbs/01_data.ipynb #c053
 def refusal_labels() -> list[dict]:

@@ -579,10 +579,10 @@ def rejudge(path:str|Path,           # a saved replies/samples JSONL file
 
 # %% ../nbs/01a_judges.ipynb #j024
 REFUSAL_JUDGES = {
-    'refusal_qwen05b': dict(model='qwen2.5-coder-0.5b-instruct', threshold=0.0),
-    'refusal_qwen15b': dict(model='qwen2.5-coder-1.5b-instruct', threshold=0.0),
+    'refusal_qwen05b': dict(model='qwen2.5-coder-0.5b-instruct', threshold=0.0, max_prompt_tokens=128, max_reply_tokens=64),
+    'refusal_qwen15b': dict(model='qwen2.5-coder-1.5b-instruct', threshold=0.0, max_prompt_tokens=128, max_reply_tokens=64),
 }
-"Model refusal judges by name: the embedded model and the threshold tuned on the tuning part of PyRIT's labels."
+"Model refusal judges by name: embedded model, threshold tuned on PyRIT's tuning part, length limits (replies here are <= 64 tokens)."
 
 def load_judge(name:str, # a keyword judge's name, or one of `REFUSAL_JUDGES`
                **kwargs) -> Judge:
@@ -592,9 +592,9 @@ def load_judge(name:str, # a keyword judge's name, or one of `REFUSAL_JUDGES`
     if name not in REFUSAL_JUDGES:
         raise ValueError(f"unknown judge {name!r}: choose one of {', '.join([*keyword, *REFUSAL_JUDGES])}")
     from safesteer.models import load_model
-    spec = REFUSAL_JUDGES[name]
-    model, tok = load_model(spec['model'])
-    return RefusalJudge(model, tok, **{'threshold': spec['threshold'], 'name': name, **kwargs})
+    spec = dict(REFUSAL_JUDGES[name])
+    model, tok = load_model(spec.pop('model'))
+    return RefusalJudge(model, tok, **{**spec, 'name': name, **kwargs})
 
 def rejudge_main(paths:list[str],            # saved replies/samples JSONL files
                  judge:str='refusal_qwen05b', # a name `load_judge` knows
