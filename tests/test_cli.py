@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from safesteer.cli import main
 
-SUBCOMMANDS = ('demo', 'direction', 'tokens', 'align', 'evaluate', 'reproduce')
+SUBCOMMANDS = ('demo', 'direction', 'tokens', 'align', 'evaluate', 'rejudge', 'reproduce')
 
 def run(*args):
     return subprocess.run(['safesteer', *args], capture_output=True, text=True, timeout=120)
