@@ -477,7 +477,7 @@ def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
     local = [Path(p) for p in (path, None if bench.source in DATASETS else bench.source) if p is not None and Path(p).is_file()]
     held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
     return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
-                config={k: v for k, v in asdict(cfg).items() if k != 'progress' and _NEUTRAL.get(k, []) != v},
+                config={k: v for k, v in asdict(cfg).items() if k != 'progress' and not (k in _NEUTRAL and _NEUTRAL[k] == v)},
                 exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
                 data={str(p): sha256_file(p) for p in local})
 

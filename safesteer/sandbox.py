@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_sandbox.ipynb #s002
 from __future__ import annotations
-import gzip, json, math, os, re, resource, signal, subprocess, sys, tempfile, time, warnings
+import gzip, json, math, os, re, signal, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from .data import subset
@@ -16,11 +16,12 @@ __all__ = ['BLOCKED_RC', 'MEMORY_RC', 'HUMANEVAL_SHA256', 'HUMANEVAL_INSTRUCTION
 
 # %% ../nbs/05a_sandbox.ipynb #s005
 _RUNNER = r'''
-import errno, os, runpy, sys, traceback
+import errno, os, resource, runpy, sys, traceback
 ROOT = os.path.realpath(os.getcwd())
 BLOCKED_RC, MEMORY_RC = %(blocked)d, %(memory)d
 DENY = ('socket.', 'subprocess.', 'os.system', 'os.exec', 'os.spawn', 'os.posix_spawn', 'os.fork', 'os.forkpty',
-        'os.kill', 'os.killpg', 'pty.', 'ctypes.', 'sys.addaudithook', 'os.putenv', 'os.unsetenv', 'resource.setrlimit')
+        'os.kill', 'os.killpg', 'pty.', 'ctypes.', 'sys.addaudithook', 'os.putenv', 'os.unsetenv', 'resource.setrlimit',
+        'resource.prlimit')
 PATHS = ('os.remove', 'os.rename', 'os.rmdir', 'os.mkdir', 'os.chmod', 'os.chown', 'os.symlink', 'os.link', 'os.truncate',
          'os.utime', 'os.chflags', 'os.setxattr', 'os.removexattr', 'shutil.rmtree', 'shutil.copyfile', 'shutil.move')
 MODULES = {'_posixsubprocess', 'ctypes', '_ctypes', 'cffi'}
@@ -42,8 +43,11 @@ def hook(event, args):
             if isinstance(a, (str, bytes, os.PathLike)) and not inside(a): stop(f'{event} outside the sandbox: {a!r}')
     elif event == 'import' and args[0] in MODULES: stop(f'import of {args[0]} is not allowed')
     elif event.startswith(DENY): stop(f'{event} is not allowed')
+program, cpu, memory, fsize = sys.argv[1], *map(int, sys.argv[2:5])
+for res, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_CORE, 0)):
+    resource.setrlimit(res, (value, value))
 sys.addaudithook(hook)
-try: runpy.run_path(sys.argv[1], run_name='__main__')
+try: runpy.run_path(program, run_name='__main__')
 except MemoryError:
     sys.stderr.write('MemoryError\n'); sys.stderr.flush(); os._exit(MEMORY_RC)
 except SystemExit: raise
@@ -87,14 +91,9 @@ class SandboxResult:
     @property
     def passed(self) -> bool: return self.status == 'passed'
 
-def _limits(seconds:float, memory_mb:int, file_mb:int):
-    "A preexec function: a new session, and CPU, address-space, file-size, core and process limits."
-    def apply():
-        os.setsid()
-        for res, value in ((resource.RLIMIT_CPU, int(math.ceil(seconds)) + 1), (resource.RLIMIT_AS, memory_mb << 20),
-                           (resource.RLIMIT_FSIZE, file_mb << 20), (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(res, (value, value))
-    return apply
+def _limits(seconds:float, memory_mb:int, file_mb:int) -> list[str]:
+    "The runner's limits: CPU seconds (the timeout plus one), address space and largest file, in bytes."
+    return [str(int(math.ceil(seconds)) + 1), str(memory_mb << 20), str(file_mb << 20)]
 
 def _status(rc) -> str:
     if rc == 0: return 'passed'
@@ -118,11 +117,12 @@ def run_program(program:str,        # Python source, run as a script
         (d/'runner.py').write_text(_RUNNER % dict(blocked=BLOCKED_RC, memory=MEMORY_RC), encoding='utf-8')
         (d/'program.py').write_text(program, encoding='utf-8')
         env = dict(PATH=os.environ.get('PATH', '/usr/bin:/bin'), HOME=str(work), TMPDIR=str(work), LANG='C.UTF-8')
-        cmd = _NETWORK['prefix'] + [sys.executable, '-I', '-B', str(d/'runner.py'), str(d/'program.py')]
+        cmd = _NETWORK['prefix'] + [sys.executable, '-I', '-B', str(d/'runner.py'), str(d/'program.py'),
+               *_limits(timeout, memory_mb, file_mb)]
         start = time.time()
         with open(d/'stdout', 'w+b') as out, open(d/'stderr', 'w+b') as err:
             proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    preexec_fn=_limits(timeout, memory_mb, file_mb))
+                                    start_new_session=True)   # its own process group, killed whole on a timeout
             try: rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 try: os.killpg(proc.pid, signal.SIGKILL)

@@ -37,7 +37,8 @@ def test_socket_is_stopped():
 
 def test_processes_are_stopped():
     for program in ("import os; os.system('touch /tmp/x')", "import subprocess; subprocess.run(['true'])",
-                    "import ctypes", "import os; os.fork()"):
+                    "import ctypes", "import os; os.fork()",
+                    "import resource; resource.setrlimit(resource.RLIMIT_AS, (-1, -1))"):
         assert run_program(program).status == 'blocked', program
 
 def test_huge_allocation_is_stopped():
