@@ -114,13 +114,13 @@ def run_program(program:str,        # Python source, run as a script
     net = network_isolation()
     with tempfile.TemporaryDirectory(prefix='safesteer-sandbox-') as d:
         d = Path(d); work = d/'work'; work.mkdir()
-        (d/'runner.py').write_text(_RUNNER % dict(blocked=BLOCKED_RC, memory=MEMORY_RC), encoding='utf-8')
-        (d/'program.py').write_text(program, encoding='utf-8')
+        with tempfile.NamedTemporaryFile('w', suffix='.py', dir=d, delete=False, encoding='utf-8') as f: f.write(program)
         env = dict(PATH=os.environ.get('PATH', '/usr/bin:/bin'), HOME=str(work), TMPDIR=str(work), LANG='C.UTF-8')
-        cmd = _NETWORK['prefix'] + [sys.executable, '-I', '-B', str(d/'runner.py'), str(d/'program.py'),
+        runner = _RUNNER % dict(blocked=BLOCKED_RC, memory=MEMORY_RC)
+        cmd = _NETWORK['prefix'] + [sys.executable, '-I', '-B', '-c', runner, f.name,
                *_limits(timeout, memory_mb, file_mb)]
         start = time.time()
-        with open(d/'stdout', 'w+b') as out, open(d/'stderr', 'w+b') as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:   # nameless: nothing to find or reuse
             proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     start_new_session=True)   # its own process group, killed whole on a timeout
             try: rc = proc.wait(timeout=timeout)
@@ -129,8 +129,8 @@ def run_program(program:str,        # Python source, run as a script
                 except ProcessLookupError: pass
                 proc.wait(); rc = None
             texts = []
-            for f in (out, err):
-                f.seek(0); texts.append(f.read(output_chars).decode('utf-8', 'replace'))
+            for h in (out, err):
+                h.seek(0); texts.append(h.read(output_chars).decode('utf-8', 'replace'))
         return SandboxResult('timeout' if rc is None else _status(rc), rc, *texts, round(time.time() - start, 3), net)
 
 # %% ../nbs/05a_sandbox.ipynb #s016
