@@ -50,12 +50,14 @@ def main(argv=None):
     p.add_argument('--gsm8k-n', type=int, default=0, help='GSM8K items (0: skip)')
     p.add_argument('--humaneval-n', type=int, default=0, help='HumanEval items (0: skip)')
     p.add_argument('--benchmarks', nargs='*', default=list(MC))
+    p.add_argument('--more', nargs='*', default=[], metavar='NAME=N', help='another number of items for these benchmarks')
     p.add_argument('--target-stderr', type=float, default=0.005)
     args = p.parse_args(argv)
     from safesteer.models import load_model
     from safesteer.evaluate import evaluate, EvalConfig
     torch.set_num_threads(1)
     wanted = {b: args.n for b in args.benchmarks}
+    wanted.update({k: int(v) for k, v in (m.split('=', 1) for m in args.more)})
     if args.gsm8k_n: wanted['gsm8k'] = args.gsm8k_n
     if args.humaneval_n: wanted['humaneval'] = args.humaneval_n
     t0 = time.time(); model, tok = load_model(args.model); load_s = time.time() - t0
