@@ -16,21 +16,22 @@ from tqdm.auto import tqdm
 from .data import DATASETS, load_prompts, load_capability, drop_overlap, subset, norm_text
 from .judges import Judge, LogitJudge, XSTEST_JUDGE
 from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
-from .packages import package_path, atomic_path, sha256_file, saved_or_computed, ArtifactError
+from .packages import package_path, atomic_path, sha256_file, saved_or_computed, identity, key_rules, ArtifactError
 from .report import write_csv
 from .data import read_records
 from .sandbox import load_humaneval, extract_code, humaneval_program, run_program, HUMANEVAL_INSTRUCTION
 
 # %% auto #0
 __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAPABILITY', 'JAILBREAK_TEMPLATES',
-           'DEFAULT_TEMPLATES', 'MC_FORMATS', 'PRIMARY_MC_METRIC', 'GSM8K_INSTRUCTION', 'ROW_COLUMNS', 'GROUPS',
-           'binomial_stderr', 'proportion_row', 'Benchmark', 'get_benchmark', 'load_template', 'list_templates',
-           'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'load_items', 'encode_pair',
-           'continuation_logprobs', 'shared_prefix_logprobs', 'mc_predictions', 'score_multiple_choice', 'item_id',
-           'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult', 'evaluate', 'rows_frame',
-           'summarise', 'write_rows', 'write_samples', 'load_results', 'primary_rows', 'results_table', 'plot_results',
-           'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome',
-           'item_outcomes', 'paired_comparison']
+           'DEFAULT_TEMPLATES', 'MC_FORMATS', 'PRIMARY_MC_METRIC', 'GSM8K_INSTRUCTION', 'ROW_COLUMNS', 'HEADLINE',
+           'GROUPS', 'binomial_stderr', 'proportion_row', 'Benchmark', 'get_benchmark', 'load_template',
+           'list_templates', 'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'load_items',
+           'encode_pair', 'continuation_logprobs', 'shared_prefix_logprobs', 'mc_predictions', 'score_multiple_choice',
+           'item_id', 'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult', 'evaluate',
+           'rows_frame', 'summarise', 'write_rows', 'write_samples', 'read_samples', 'load_results', 'primary_rows',
+           'results_table', 'plot_results', 'headline', 'headline_table', 'with_stderr', 'paired_difference',
+           'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome', 'item_outcomes',
+           'paired_comparison']
 
 # %% ../nbs/05_evaluate.ipynb #c006
 def binomial_stderr(p:float, n:int) -> float:
@@ -398,9 +399,9 @@ class EvalConfig:
     system: str|None = None             # system prompt for every chat-formatted prompt
     templates: tuple = DEFAULT_TEMPLATES # jailbreak templates for jailbreak-wrapped benchmarks
     logit_judge: bool = True            # also report the logit refusal rate on safety and over-refusal prompts
-    progress: bool = True               # progress bars
-    mc_shared_prefix: bool = False      # score multiple-choice items on their shared prefix's KV cache (same scores, faster)
-    humaneval_max_new_tokens: int = 384 # reply length for HumanEval solutions
+    progress: bool = field(default=True, metadata=dict(result=False))   # progress bars
+    mc_shared_prefix: bool = field(default=False, metadata=dict(neutral=True))   # score multiple-choice items on their shared prefix's KV cache (same scores, faster)
+    humaneval_max_new_tokens: int = field(default=384, metadata=dict(neutral=True))   # reply length for HumanEval solutions
     def __post_init__(self):
         for name in ('max_new_tokens', 'gsm8k_max_new_tokens', 'batch_size', 'mc_batch_size', 'humaneval_max_new_tokens'):
             if getattr(self, name) < 1: raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -420,6 +421,7 @@ class EvalResult:
     def table(self) -> pd.DataFrame: return rows_frame(self.rows)
     def summary(self) -> dict: return summarise(self.rows)
 
+# %% ../nbs/05_evaluate.ipynb #n3718389
 def _fit(model, tok, prompts:list[str], max_new_tokens:int, system) -> tuple[list[str], int]:
     "`prompts` cut to fit the model's context with room for the reply, and how many were cut."
     limit = context_length(model)
@@ -462,6 +464,7 @@ def _gsm8k(model, tok, name, bench, n, cfg, keys):
                for it, r, c in zip(items, replies, correct)]
     return [proportion_row(correct, **keys, metric='exact_match', chance=float('nan'), truncated=n_cut)], samples
 
+# %% ../nbs/05_evaluate.ipynb #n110b427
 def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
     "Rows and samples of one benchmark."
     if bench.kind in ('safety', 'over_refusal'): return _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys)
@@ -469,15 +472,12 @@ def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, 
     if bench.kind == 'humaneval': return _humaneval(model, tok, name, bench, n, cfg, keys)
     return _gsm8k(model, tok, name, bench, n, cfg, keys)
 
-_NEUTRAL = dict(mc_shared_prefix=False, humaneval_max_new_tokens=384)
-"Fields added to `EvalConfig` after results were saved: at these values they are left out of the key, so earlier saves still match."
-
 def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
     "Everything a benchmark's saved results depend on."
     local = [Path(p) for p in (path, None if bench.source in DATASETS else bench.source) if p is not None and Path(p).is_file()]
     held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
     return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
-                config={k: v for k, v in asdict(cfg).items() if k != 'progress' and not (k in _NEUTRAL and _NEUTRAL[k] == v)},
+                config=identity(asdict(cfg), key_rules(EvalConfig)),   # fields added later leave the key at their neutral value
                 exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
                 data={str(p): sha256_file(p) for p in local})
 
@@ -556,6 +556,13 @@ def write_samples(path:str|Path, samples:dict) -> Path:
             for r in records: f.write(json.dumps(dict(benchmark=bench, **r), ensure_ascii=False, default=str) + '\n')
     return Path(path)
 
+def read_samples(path:str|Path) -> dict:
+    "Per-item samples written by `write_samples`, back as `{benchmark: [records]}`."
+    out = {}
+    for line in Path(path).read_text(encoding='utf-8').splitlines():
+        r = json.loads(line); out.setdefault(r.pop('benchmark'), []).append(r)
+    return out
+
 def load_results(*paths) -> pd.DataFrame:
     "Result rows from one or more CSV files written by `write_rows`, concatenated."
     return rows_frame(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True))
@@ -564,6 +571,7 @@ def primary_rows(rows) -> pd.DataFrame:
     "Only the primary metric of each (model, method, benchmark)."
     return rows_frame(rows).groupby(['model', 'method', 'benchmark'], sort=False).head(1)
 
+# %% ../nbs/05_evaluate.ipynb #n29e668c
 def results_table(rows, # result rows of one or more methods
                   all_metrics:bool=False, # every metric, not only the primary ones
                  ) -> pd.DataFrame:
@@ -605,6 +613,34 @@ def plot_results(rows, # result rows of one or more methods
     if len(series) > 1: ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax
+
+# %% ../nbs/05_evaluate.ipynb #h001
+HEADLINE = dict(safety_mean=('safety',), over_refusal=('over_refusal',), capability_mean=('multiple_choice', 'gsm8k', 'humaneval'))
+"Headline number -> the benchmark kinds it averages."
+
+def headline(rows) -> dict:
+    "Safety, over-refusal and capability means of result rows, each with `<name>_stderr`."
+    prim = primary_rows(rows)
+    out = {}
+    for name, kinds in HEADLINE.items():
+        sub = prim[prim.kind.isin(kinds)]
+        k = len(sub)
+        out[name] = float(sub.value.mean()) if k else float('nan')
+        out[f'{name}_stderr'] = float(math.sqrt((sub.stderr.astype(float) ** 2).sum()) / k) if k else float('nan')
+    return out
+
+def headline_table(summaries:dict) -> list[dict]:
+    "One row per run (`name -> summary`): the headline numbers, their standard errors and the timings."
+    keys = [k for name in HEADLINE for k in (name, f'{name}_stderr')]
+    number = lambda v: float('nan') if v is None else v   # summaries store a missing number as null
+    return [dict(run=name, **{k: number(s.get(k)) for k in keys},
+                 train_seconds=s.get('train_seconds', 0.0), eval_seconds=s.get('eval_seconds', 0.0)) for name, s in summaries.items()]
+
+def with_stderr(rows:list[dict]) -> list[dict]:
+    "The rows with each number that has a `<name>_stderr` beside it as one `value ± stderr` text cell, for Markdown."
+    fmt = lambda v, s: f'{v:.3f} ± {s:.3f}' if s == s else f'{v:.3f}'
+    return [{k: (fmt(v, r[f'{k}_stderr']) if f'{k}_stderr' in r else v) for k, v in r.items() if not k.endswith('_stderr')}
+            for r in rows]
 
 # %% ../nbs/05_evaluate.ipynb #c044b
 def paired_difference(base:list, other:list) -> dict:

@@ -22,15 +22,16 @@ from .training import Trainer
 from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
 from .profiles import get_profile
 from .baselines import SFT
-from .evaluate import EvalConfig, evaluate, primary_rows
+from .evaluate import (EvalConfig, evaluate, primary_rows, headline, write_samples, read_samples, item_outcomes,
+                                paired_comparison)
 from .packages import config_hash, identity, key_rules, cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'HEADLINE', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings',
-           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
-           'training_identity', 'nan_to_none', 'find_summary', 'headline', 'headline_table', 'with_stderr', 'Method',
-           'method_spec', 'load_subject', 'direction_id', 'Pipeline']
+__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings', 'pipeline_settings',
+           'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity', 'training_identity',
+           'nan_to_none', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline',
+           'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -111,34 +112,6 @@ def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
             if p != path: write_json(path, summary)
             return summary
     return None
-
-# %% ../nbs/08_pipeline.ipynb #c015
-HEADLINE = dict(safety_mean=('safety',), over_refusal=('over_refusal',), capability_mean=('multiple_choice', 'gsm8k'))
-"Headline number -> the benchmark kinds it averages."
-
-def headline(rows) -> dict:
-    "Safety, over-refusal and capability means of result rows, each with `<name>_stderr`."
-    prim = primary_rows(rows)
-    out = {}
-    for name, kinds in HEADLINE.items():
-        sub = prim[prim.kind.isin(kinds)]
-        k = len(sub)
-        out[name] = float(sub.value.mean()) if k else float('nan')
-        out[f'{name}_stderr'] = float(math.sqrt((sub.stderr.astype(float) ** 2).sum()) / k) if k else float('nan')
-    return out
-
-def headline_table(summaries:dict) -> list[dict]:
-    "One row per run (`name -> summary`): the headline numbers, their standard errors and the timings."
-    keys = [k for name in HEADLINE for k in (name, f'{name}_stderr')]
-    number = lambda v: float('nan') if v is None else v   # summaries store a missing number as null
-    return [dict(run=name, **{k: number(s.get(k)) for k in keys},
-                 train_seconds=s.get('train_seconds', 0.0), eval_seconds=s.get('eval_seconds', 0.0)) for name, s in summaries.items()]
-
-def with_stderr(rows:list[dict]) -> list[dict]:
-    "The rows with each number that has a `<name>_stderr` beside it as one `value ± stderr` text cell, for Markdown."
-    fmt = lambda v, s: f'{v:.3f} ± {s:.3f}' if s == s else f'{v:.3f}'
-    return [{k: (fmt(v, r[f'{k}_stderr']) if f'{k}_stderr' in r else v) for k, v in r.items() if not k.endswith('_stderr')}
-            for r in rows]
 
 # %% ../nbs/08_pipeline.ipynb #c018
 @dataclass
@@ -344,7 +317,8 @@ def assess(self:Pipeline, model, method:str='base', steer:bool=False, output_dir
     with self.teacher(model).steering() if steer else nullcontext():
         result = self.evaluate(model, method, output_dir)
     seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
-    return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows)
+    return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows,
+                samples=result.samples)
 
 @patch
 def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
@@ -363,11 +337,30 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if m.train:
         trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
         model = trainer.model
-    summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record,
-                               **self.assess(model, method, m.steer_at_eval, folder/'eval'), config=config, config_hash=key))
+    assessed = self.assess(model, method, m.steer_at_eval, folder/'eval')
+    write_samples(items_path(path), assessed.pop('samples'))   # every item's outcome, next to the summary
+    summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record, **assessed,
+                               paired=self.paired_with_base(method, items_path(path)), config=config, config_hash=key))
     write_json(path, summary)
     self._done[key] = summary
     return summary
+
+def items_path(summary:str|Path) -> Path:
+    "Where a run's per-item outcomes go: beside its summary, `<summary name>.items.jsonl`."
+    return Path(summary).with_suffix('.items.jsonl')
+
+@patch
+def paired_with_base(self:Pipeline, method:str, items:Path) -> dict|None:
+    """`method`'s paired differences from the base model on the same items (`safesteer.evaluate.paired_comparison`),
+    when a base run of this evaluation kept its items; None for the base model itself or without them."""
+    if method == 'base': return None
+    base = run_identity(self.run_config('base'))
+    for p in self.summaries():
+        try: s = json.loads(p.read_text())
+        except json.JSONDecodeError: continue
+        if isinstance(s, dict) and isinstance(s.get('config'), dict) and run_identity(s['config']) == base and items_path(p).exists():
+            return paired_comparison(item_outcomes(read_samples(items_path(p))), item_outcomes(read_samples(items)))
+    return None
 
 @patch
 def run_folder(self:Pipeline, method:str, config:dict) -> Path:

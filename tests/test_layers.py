@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent/'safesteer'
-LAYERS = [('packages', 'profiles'), ('models', 'data', 'report'), ('judges',), ('steering',), ('voting',), ('training',),
+LAYERS = [('packages', 'profiles'), ('models', 'data', 'report'), ('judges', 'sandbox'), ('steering',), ('voting',), ('training',),
           ('distill', 'evaluate'), ('baselines',), ('pipeline',), ('reproduce',), ('cli',)]
 LEVEL = {m: i for i, names in enumerate(LAYERS) for m in names}
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from safesteer.distill import result_settings
 from safesteer.evaluate import binomial_stderr
 from safesteer.models import DEFAULT_MODEL
-from safesteer.pipeline import with_stderr
+from safesteer.evaluate import with_stderr
 from safesteer.report import artifact_path, markdown_table, save_figure, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
