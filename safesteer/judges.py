@@ -556,7 +556,7 @@ def write_validation(names:list[str]=('refusal_qwen05b', 'refusal_qwen15b', 'key
         j = load_judge(name, **(dict(batch_size=batch_size, progress=True) if name in REFUSAL_JUDGES else {}))
         out[name] = validate_judge(j, n_boot=n_boot)
         del j; gc.collect()
-    out = {**{k: v for k, v in old.items() if k != 'headline'}, **out}
+    out = {**{k: v for k, v in old.items() if k not in ('headline', 'target_met')}, **out}   # the summary keys are recomputed
     models = [k for k in out if k in REFUSAL_JUDGES]
     best = lambda ks: max(ks, key=lambda k: out[k]['report_explicit']['accuracy'])
     hit = [k for k in models if meets_target(out[k])]

@@ -95,3 +95,12 @@ def test_model_judge_on_handmade_replies():
     got = j([p for p, _, _ in HANDMADE], [r for _, r, _ in HANDMADE])
     wrong = {name for name, i in CASES.items() if got[i] != HANDMADE[i][2]}
     assert wrong <= {'no, not all'}, wrong
+
+def test_write_validation_adds_a_candidate_to_an_existing_file(tmp_path):
+    "A second candidate joins the saved results; the headline and target are recomputed, not duplicated."
+    from safesteer.judges import write_validation
+    path = tmp_path/'validation.json'
+    write_validation(['keyword_xstest'], path=path, n_boot=10)
+    out = write_validation(['keyword_jailbreakbench'], path=path, n_boot=10)
+    assert {'keyword_xstest', 'keyword_jailbreakbench', 'headline', 'target_met'} <= set(out)
+    assert json.loads(path.read_text())['headline'] == out['headline']
