@@ -30,8 +30,8 @@ from .report import artifact_path, model_slug, write_json
 # %% auto #0
 __all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings', 'pipeline_settings',
            'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity', 'training_identity',
-           'nan_to_none', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline',
-           'items_path']
+           'nan_to_none', 'matching_summaries', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id',
+           'Pipeline', 'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -100,17 +100,23 @@ def nan_to_none(obj):
     if isinstance(obj, (list, tuple)): return [nan_to_none(v) for v in obj]
     return obj
 
-def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
-    """The summary at `path` if its configuration has the identity of `config`, else the first in `search` that has
-    (copied to `path`), else None."""
-    path, wanted = Path(path), run_identity(config)
-    for p in [path, *map(Path, search)]:
+def matching_summaries(paths, config:dict):
+    "`(path, summary)` for each readable JSON summary among `paths` whose configuration has the identity of `config`."
+    wanted = run_identity(config)
+    for p in map(Path, paths):
         if not p.exists() or p.suffix != '.json': continue
         try: summary = json.loads(p.read_text())
         except json.JSONDecodeError: continue
         if isinstance(summary, dict) and isinstance(summary.get('config'), dict) and run_identity(summary['config']) == wanted:
-            if p != path: write_json(path, summary)
-            return summary
+            yield p, summary
+
+def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
+    """The summary at `path` if its configuration has the identity of `config`, else the first in `search` that has
+    (copied to `path`), else None."""
+    path = Path(path)
+    for p, summary in matching_summaries([path, *search], config):
+        if p != path: write_json(path, summary)
+        return summary
     return None
 
 # %% ../nbs/08_pipeline.ipynb #c018
@@ -354,11 +360,8 @@ def paired_with_base(self:Pipeline, method:str, items:Path) -> dict|None:
     """`method`'s paired differences from the base model on the same items (`safesteer.evaluate.paired_comparison`),
     when a base run of this evaluation kept its items; None for the base model itself or without them."""
     if method == 'base': return None
-    base = run_identity(self.run_config('base'))
-    for p in self.summaries():
-        try: s = json.loads(p.read_text())
-        except json.JSONDecodeError: continue
-        if isinstance(s, dict) and isinstance(s.get('config'), dict) and run_identity(s['config']) == base and items_path(p).exists():
+    for p, _ in matching_summaries(self.summaries(), self.run_config('base')):
+        if items_path(p).exists():
             return paired_comparison(item_outcomes(read_samples(items_path(p))), item_outcomes(read_samples(items)))
     return None
 
