@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_evaluate.ipynb #c003
 from __future__ import annotations
-import json, math, random, re, time, warnings
+import functools, json, math, random, re, time, warnings
+from functools import partial
 from hashlib import sha256
 from dataclasses import dataclass, field, asdict
 from decimal import Decimal, InvalidOperation
@@ -14,9 +15,9 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 from .data import DATASETS, load_prompts, load_capability, drop_overlap, subset, norm_text
-from .judges import Judge, LogitJudge, XSTEST_JUDGE
+from .judges import Judge, LogitJudge, XSTEST_JUDGE, load_judge
 from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
-from .packages import package_path, atomic_path, sha256_file, saved_or_computed, identity, key_rules, ArtifactError
+from .packages import package_path, atomic_path, sha256_file, saved_or_computed, resumable_map, identity, key_rules, ArtifactError
 from .report import write_csv
 from .data import read_records
 from .sandbox import load_humaneval, extract_code, humaneval_program, run_program, HUMANEVAL_INSTRUCTION
@@ -27,11 +28,11 @@ __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAP
            'GROUPS', 'binomial_stderr', 'proportion_row', 'Benchmark', 'get_benchmark', 'load_template',
            'list_templates', 'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'load_items',
            'encode_pair', 'continuation_logprobs', 'shared_prefix_logprobs', 'mc_predictions', 'score_multiple_choice',
-           'item_id', 'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult', 'evaluate',
-           'rows_frame', 'summarise', 'write_rows', 'write_samples', 'read_samples', 'load_results', 'primary_rows',
-           'results_table', 'plot_results', 'headline', 'headline_table', 'with_stderr', 'paired_difference',
-           'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome', 'item_outcomes',
-           'paired_comparison']
+           'item_id', 'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult',
+           'config_judges', 'evaluate', 'rows_frame', 'summarise', 'write_rows', 'write_samples', 'read_samples',
+           'load_results', 'primary_rows', 'results_table', 'plot_results', 'headline', 'headline_table', 'with_stderr',
+           'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome',
+           'item_outcomes', 'paired_comparison']
 
 # %% ../nbs/05_evaluate.ipynb #c006
 def binomial_stderr(p:float, n:int) -> float:
@@ -74,6 +75,9 @@ BENCHMARKS = dict(
     benign_anchors=Benchmark('over_refusal', 'benign_anchors', "aplomb's 50 benign anchors"),
     benign_lookalikes=Benchmark('over_refusal', 'benign_anchors', "aplomb's 20 XSTest-style benign look-alikes", rows=(30, 50)),
     xstest_safe=Benchmark('over_refusal', 'xstest_safe', 'XSTest safe prompts that look unsafe (hub or local file)'),
+    lookalikes=Benchmark('over_refusal', 'lookalikes', "200 benign look-alikes, 20 per XSTest prompt type (written here)"),
+    nq_open=Benchmark('over_refusal', 'nq_open', 'Natural Questions (NQ-Open) search questions: plain requests'),
+    mbpp_plain=Benchmark('over_refusal', 'mbpp_plain', 'MBPP task descriptions: plain programming requests'),
     mmlu=Benchmark('multiple_choice', 'mmlu', 'MMLU test, 57 subjects, zero-shot'),
     arc_challenge=Benchmark('multiple_choice', 'arc_challenge', 'ARC-Challenge validation'),
     arc_easy=Benchmark('multiple_choice', 'arc_easy', 'ARC-Easy validation'),
@@ -381,7 +385,7 @@ def _humaneval(model, tok, name, bench, n, cfg, keys):
     sent, n_cut = _fit(model, tok, [HUMANEVAL_INSTRUCTION.format(prompt=p['prompt']) for p in items],
                        cfg.humaneval_max_new_tokens, cfg.system)
     replies = generate(model, tok, sent, max_new_tokens=cfg.humaneval_max_new_tokens, batch_size=cfg.batch_size,
-                       system=cfg.system, progress=cfg.progress)
+                       system=cfg.system, progress=cfg.progress, drop_finished=cfg.drop_finished)
     runs = [run_program(humaneval_program(p, extract_code(r))) for p, r in zip(items, replies)]
     samples = [dict(item_id=p['task_id'], question=p['prompt'], reply=r, passed=x.passed, status=x.status,
                     network=x.network, stderr=x.stderr[-400:]) for p, r, x in zip(items, replies, runs)]
@@ -402,6 +406,8 @@ class EvalConfig:
     progress: bool = field(default=True, metadata=dict(result=False))   # progress bars
     mc_shared_prefix: bool = field(default=False, metadata=dict(neutral=True))   # score multiple-choice items on their shared prefix's KV cache (same scores, faster)
     humaneval_max_new_tokens: int = field(default=384, metadata=dict(neutral=True))   # reply length for HumanEval solutions
+    judge: str = field(default='keyword_xstest', metadata=dict(neutral=True))   # the primary refusal judge (`safesteer.judges.load_judge`); the XSTest keywords are reported beside a model judge
+    drop_finished: bool = field(default=False, metadata=dict(neutral=True))     # greedy replies: rows leave the batch as they end (the same replies, faster)
     def __post_init__(self):
         for name in ('max_new_tokens', 'gsm8k_max_new_tokens', 'batch_size', 'mc_batch_size', 'humaneval_max_new_tokens'):
             if getattr(self, name) < 1: raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -432,7 +438,7 @@ def _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
     sent, n_cut = _fit(model, tok, [r['prompt'] for r in items], cfg.max_new_tokens, cfg.system)
     asked = [r['behavior'] for r in items]
     replies = generate(model, tok, sent, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                       system=cfg.system, progress=cfg.progress)
+                       system=cfg.system, progress=cfg.progress, drop_finished=cfg.drop_finished)
     use = [j for j in judges if bench.kind == 'safety' or j.measures == 'refusal']
     if not use: raise ValueError(f"{name} is an over-refusal benchmark and needs a refusal judge; got {judges}")
     rows, verdicts = [], {}
@@ -444,9 +450,10 @@ def _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
                for i, (r, s, reply) in enumerate(zip(items, sent, replies))]
     return rows, samples
 
-def _multiple_choice(model, tok, name, bench, n, cfg, keys):
+def _multiple_choice(model, tok, name, bench, n, cfg, keys, resume=None):
     items = load_items(bench.source, n, cfg.seed)
-    scored = score_multiple_choice(model, tok, items, bench.source, cfg.mc_batch_size, cfg.progress, cfg.mc_shared_prefix)
+    def score(chunk): return score_multiple_choice(model, tok, chunk, bench.source, cfg.mc_batch_size, cfg.progress, cfg.mc_shared_prefix)
+    scored = resume(items, score) if resume and cfg.mc_shared_prefix else score(items)   # per item: chunks score alike
     chance = sum(1 / r['n_choices'] for r in scored) / len(scored) if scored else float('nan')
     acc = proportion_row([r['pred'] == r['label'] for r in scored], **keys, metric='acc', chance=chance)
     norm = proportion_row([r['pred_norm'] == r['label'] for r in scored], **keys, metric='acc_norm', chance=chance)
@@ -458,17 +465,17 @@ def _gsm8k(model, tok, name, bench, n, cfg, keys):
     sent, n_cut = _fit(model, tok, [GSM8K_INSTRUCTION.format(question=it['question']) for it in items],
                        cfg.gsm8k_max_new_tokens, cfg.system)
     replies = generate(model, tok, sent, max_new_tokens=cfg.gsm8k_max_new_tokens, batch_size=cfg.batch_size,
-                       system=cfg.system, progress=cfg.progress)
+                       system=cfg.system, progress=cfg.progress, drop_finished=cfg.drop_finished)
     correct = [gsm8k_correct(r, it['answer']) for r, it in zip(replies, items)]
     samples = [dict(question=it['question'], gold=it['answer'], reply=r, pred=extract_answer(r), correct=c)
                for it, r, c in zip(items, replies, correct)]
     return [proportion_row(correct, **keys, metric='exact_match', chance=float('nan'), truncated=n_cut)], samples
 
 # %% ../nbs/05_evaluate.ipynb #n110b427
-def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys):
-    "Rows and samples of one benchmark."
+def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys, resume=None):
+    "Rows and samples of one benchmark (`resume(items, compute)`: a multiple-choice set resumes item by item)."
     if bench.kind in ('safety', 'over_refusal'): return _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys)
-    if bench.kind == 'multiple_choice': return _multiple_choice(model, tok, name, bench, n, cfg, keys)
+    if bench.kind == 'multiple_choice': return _multiple_choice(model, tok, name, bench, n, cfg, keys, resume)
     if bench.kind == 'humaneval': return _humaneval(model, tok, name, bench, n, cfg, keys)
     return _gsm8k(model, tok, name, bench, n, cfg, keys)
 
@@ -483,10 +490,19 @@ def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
 
 
 
+@functools.lru_cache(maxsize=2)
+def _loaded_judge(name:str, batch_size:int) -> Judge:
+    return load_judge(name, **({} if name.startswith('keyword') else dict(batch_size=batch_size)))
+
+def config_judges(cfg:EvalConfig) -> list[Judge]:
+    "The judges of `cfg.judge`: that judge first (a model judge is loaded once per process), then the XSTest keywords."
+    first = _loaded_judge(cfg.judge, cfg.mc_batch_size)
+    return [first] if first is XSTEST_JUDGE else [first, XSTEST_JUDGE]
+
 def evaluate(model, tok,
              benchmarks:dict,              # benchmark name (or local file) -> n items (None: all)
              cfg:EvalConfig|None=None,     # generation and scoring settings
-             judges:list[Judge]|None=None, # judges of the replies, the first one primary (default: XSTest keywords)
+             judges:list[Judge]|None=None, # judges of the replies, the first one primary (default: `config_judges(cfg)`)
              exclude:list[str]=(),         # training prompts, held out of every prompt benchmark
              paths:dict|None=None,         # benchmark -> local copy of its hub set
              model_name:str='',            # the model's name in the results (default: its config's name_or_path)
@@ -498,7 +514,7 @@ def evaluate(model, tok,
     "Run `benchmarks` on `model` and return result rows with standard errors and per-item samples."
     cfg, paths = cfg or EvalConfig(), paths or {}
     if on_error not in ('raise', 'warn'): raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
-    judges = list(judges or [XSTEST_JUDGE])
+    judges = list(judges or config_judges(cfg))
     extra = [LogitJudge(model, tok, batch_size=cfg.mc_batch_size, system=cfg.system)] if cfg.logit_judge else []
     model_name = model_name or str(getattr(model.config, 'name_or_path', '') or type(model).__name__)
     fingerprint = model_fingerprint(model) if output_dir is not None else None
@@ -507,13 +523,14 @@ def evaluate(model, tok,
         name, bench = get_benchmark(key)
         keys, start = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time()
         use = judges + extra if bench.kind in ('safety', 'over_refusal') else []
+        saved = None if output_dir is None else _saved_key(fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name))
+        resume = None if output_dir is None else partial(resumable_map, Path(output_dir)/f'{name}.partial.jsonl', saved, chunk=25)
         def run():
-            rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys)
+            rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys, resume)
             return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
         try:
             if output_dir is None: done, reused = run(), False
-            else: done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', _saved_key(
-                      fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name)), run, 'saved evaluation result', overwrite)
+            else: done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
         except Exception as e:
             if on_error == 'raise' or isinstance(e, ArtifactError): raise
             result.errors[name] = f'{type(e).__name__}: {e}'
@@ -733,7 +750,7 @@ def paired_comparison(base:dict,  # `item_outcomes` of the base model
     for name in base.keys() & other.keys():
         kind = kinds.get(name) or (BENCHMARKS[name].kind if name in BENCHMARKS else 'safety')
         ids = [i for i in base[name] if i in other[name] and base[name][i] is not None and other[name][i] is not None]
-        if len(ids) < max(len(base[name]), len(other[name])):
+        if len(ids) < min(len(base[name]), len(other[name])):   # one model on a nested subset of the other's items is fine
             warnings.warn(f"{name}: {len(ids)} items paired of {len(base[name])} (base) and {len(other[name])} (other)")
         groups.setdefault(GROUPS[kind], {})[name] = ([base[name][i] for i in ids], [other[name][i] for i in ids])
     out = {g: pooled_difference(dict(sorted(pairs.items()))) for g, pairs in groups.items()}

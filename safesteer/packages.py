@@ -11,7 +11,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'config_hash',
            'key_rules', 'identity', 'ArtifactError', 'read_json', 'read_safetensors', 'differences',
-           'saved_or_computed', 'PackageMissingError', 'fetch_wheel', 'package_path', 'open_package_file']
+           'saved_or_computed', 'resumable_map', 'PackageMissingError', 'fetch_wheel', 'package_path',
+           'open_package_file']
 
 # %% ../nbs/00a_packages.ipynb #c006
 def cache_dir(*parts:str) -> Path:
@@ -143,6 +144,39 @@ def saved_or_computed(path:str|Path, # JSON file holding `{'key': ..., 'value': 
     value = compute()
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(dict(key=key, value=value), default=str) + '\n', encoding='utf-8')
     return value, False
+
+# %% ../nbs/00a_packages.ipynb #c020b
+def _finished_chunks(path:Path, key:dict) -> list[list]:
+    "The chunks saved in `path` under `key`, up to the first torn or unreadable line; [] for another key."
+    if not path.exists(): return []
+    lines, chunks = path.read_text(encoding='utf-8').splitlines(), []
+    try:
+        if not lines or json.loads(lines[0]) != {'key': key}: return []
+        for line in lines[1:]: chunks.append(json.loads(line))
+    except json.JSONDecodeError: pass
+    return chunks
+
+def resumable_map(path:str|Path, # JSON-lines file of finished chunks, removed when every item is done
+                  key:dict,      # everything the results depend on (JSON-able); another key starts over
+                  items:list,    # the inputs
+                  compute,       # list of items -> list of JSON-able results, one per item
+                  chunk:int=32,  # items per saved chunk
+                 ) -> list:
+    "`compute` over `items` in chunks, each finished chunk appended to `path`, so that a stopped run resumes after its last one."
+    if chunk < 1: raise ValueError(f"chunk must be at least 1, got {chunk}")
+    path, key = Path(path), json.loads(json.dumps(key))
+    chunks = _finished_chunks(path, key)
+    with atomic_path(path) as tmp:   # the file as read, without a torn tail
+        tmp.write_text(''.join(json.dumps(x) + '\n' for x in [{'key': key}, *chunks]), encoding='utf-8')
+    out = [r for c in chunks for r in c]
+    with open(path, 'a', encoding='utf-8') as f:
+        for start in range(len(out), len(items), chunk):
+            done = compute(items[start:start + chunk])
+            if len(done) != len(items[start:start + chunk]): raise ValueError(f"compute returned {len(done)} results for {len(items[start:start + chunk])} items")
+            f.write(json.dumps(done) + '\n'); f.flush(); os.fsync(f.fileno())
+            out += done
+    path.unlink()
+    return out
 
 # %% ../nbs/00a_packages.ipynb #c021
 class PackageMissingError(RuntimeError):

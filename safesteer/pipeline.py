@@ -28,10 +28,10 @@ from .packages import config_hash, identity, key_rules, cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'PipelineSettings', 'pipeline_settings',
-           'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity', 'training_identity',
-           'nan_to_none', 'matching_summaries', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id',
-           'Pipeline', 'items_path']
+__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS', 'PipelineSettings',
+           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
+           'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary', 'Method', 'method_spec',
+           'load_subject', 'direction_id', 'Pipeline', 'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -45,6 +45,7 @@ class PipelineSettings:
     filter_vote_prompts: bool = True # vote only on harmless prompts the base model does not refuse (reference code)
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
     benchmarks: dict = field(default_factory=dict)  # benchmark -> items evaluated (None: all)
+    shared_subset: dict = field(default_factory=dict) # benchmark -> items for methods outside `FULL_SIZE_METHODS` (empty: `benchmarks`)
     eval: dict = field(default_factory=dict)        # EvalConfig overrides
     seed: int = 0                    # seed of prompt splits, sampling, training and evaluation subsamples
     def __post_init__(self):
@@ -59,7 +60,8 @@ def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSe
     base = PipelineSettings(n_direction_train=d.get('n_train', 128), n_direction_val=d.get('n_val', 32),
                             direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []),
                             target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
-                            voting=voting, benchmarks=evaluation.pop('benchmarks'), eval=evaluation)
+                            voting=voting, benchmarks=evaluation.pop('benchmarks'), shared_subset=evaluation.pop('shared_subset', {}),
+                            eval=evaluation)
     return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
@@ -170,10 +172,11 @@ class Pipeline:
                  runs_dir:str|Path|None=None,   # trained models and checkpoints (default: `$SAFESTEER_CACHE/runs`, kept across checkouts)
                  settings:PipelineSettings|None=None, # default: pipeline_settings(profile, model_name)
                  force:bool=False,              # recompute runs whose summaries exist
-                 progress:bool=True):           # progress bars
+                 progress:bool=True,            # progress bars
+                 inputs_dir:str|Path|None=None): # where 02_steering's direction and 03_voting's tokens are (default: `figures_dir`)
         self.model_name, self.profile, self.force, self.progress = model_name, profile, force, progress
         self.settings = settings or pipeline_settings(profile, model_name)
-        self.figures, self.runs = Path(figures_dir), Path(runs_dir or cache_dir('runs'))
+        self.figures, self.runs, self.inputs = Path(figures_dir), Path(runs_dir or cache_dir('runs')), Path(inputs_dir or figures_dir)
         self._loaded, self._direction, self._tokens, self._done = None, None, None, {}
 
     # -- the model --------------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ class Pipeline:
     def direction(self, force:bool=False) -> RefusalDirection:
         "The refusal direction: `02_steering`'s artifact if present (unless `force`), else found and saved there."
         if self._direction is not None and not force: return self._direction
-        path = self.out('02_steering', 'direction')
+        path = artifact_path(self.inputs, '02_steering', self.model_name, 'direction')
         if path.exists() and not force: found = RefusalDirection.load(path)   # checked against the model by `teacher`
         else:
             p = self.direction_prompts()
@@ -244,7 +247,7 @@ def vote(self:Pipeline, n_tokens:int|None=None, horizon:int|None=None):
 def safety_tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
     "The safety tokens: `03_voting`'s artifact if present (unless `force`), else mined and saved there."
     if self._tokens is not None and not force: return self._tokens
-    path = self.out('03_voting', 'tokens.json')
+    path = artifact_path(self.inputs, '03_voting', self.model_name, 'tokens.json')
     if path.exists() and not force: found = SafetyTokens.load(path)
     else:
         found = self.vote().safety_tokens()
@@ -276,7 +279,7 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
     m = method_spec(method)
     evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
     config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
-                  evaluation=dict(benchmarks=self.settings.benchmarks, **evaluation))
+                  evaluation=dict(benchmarks=self.benchmarks(method), **evaluation))
     if m.needs_direction: config['direction'] = direction_id(self.direction())
     if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
     if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
@@ -307,6 +310,15 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     return trainer, record
 
 # %% ../nbs/08_pipeline.ipynb #n3bdf199
+FULL_SIZE_METHODS = ('base', 'safesteer')
+"Methods evaluated on every item of the profile's `benchmarks`; the others may use its `shared_subset` (nested in them)."
+
+@patch
+def benchmarks(self:Pipeline, method:str) -> dict:
+    "The benchmarks `method` is evaluated on: the profile's `shared_subset` outside `FULL_SIZE_METHODS`, if it has one."
+    s = self.settings
+    return s.shared_subset if s.shared_subset and method not in FULL_SIZE_METHODS else s.benchmarks
+
 @patch
 def eval_config(self:Pipeline, **overrides) -> EvalConfig:
     return EvalConfig(**{'seed': self.settings.seed, 'progress': self.progress, **self.settings.eval, **overrides})
@@ -314,7 +326,7 @@ def eval_config(self:Pipeline, **overrides) -> EvalConfig:
 @patch
 def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
     "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
-    return evaluate(model, self.tok, self.settings.benchmarks, self.eval_config(), exclude=held_out_prompts(self.settings.seed),
+    return evaluate(model, self.tok, self.benchmarks(method), self.eval_config(), exclude=held_out_prompts(self.settings.seed),
                     model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
 @patch

@@ -33,6 +33,15 @@ _CPU_BENCHMARKS = dict(advbench=24, harmbench=24, strongreject=24, donotanswer=2
                        mmlu=60, arc_challenge=60, hellaswag=40, piqa=60, gsm8k=16)
 _PAPER_BENCHMARKS = dict(advbench=None, harmbench=None, strongreject=None, donotanswer=None, jailbreak_harmbench=None,
                          benign_anchors=None, mmlu=2000, arc_challenge=None, hellaswag=2000, piqa=None, gsm8k=None)
+_PAIRED_SAFETY = ('advbench', 'harmbench', 'strongreject', 'donotanswer', 'jailbreak_harmbench')
+_PAIRED_OVER_REFUSAL = dict(lookalikes=200, benign_anchors=50, nq_open=50)
+_PAIRED_EVALUATION = dict(   # fixed before any method was scored; the capability list from the base model's pilot (05_evaluate)
+    benchmarks=dict(mmlu=1000, sciq=500, **dict.fromkeys(_PAIRED_SAFETY, 100), **_PAIRED_OVER_REFUSAL, gsm8k=40, humaneval=40),
+    shared_subset=dict(mmlu=250, sciq=125, **dict.fromkeys(_PAIRED_SAFETY[:4], 40), jailbreak_harmbench=100,   # templates are dealt per set size
+                       **_PAIRED_OVER_REFUSAL, gsm8k=20, humaneval=20),
+    judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True)
+_CPU_DISTILL = dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
+                    loss=dict(chunk_size=64))
 _STEERING = dict(n_train=128, n_val=32, n_eval=32, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
                  selection_coef=1.0, calibration_coefs=[], max_new_tokens=64)
 _VOTING = dict(n_train=128, n_prompts=32, M=8, filter_prompts=True)
@@ -46,13 +55,18 @@ PROFILES = {
         evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False)),
     'cpu': Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
         direction=dict(n_train=128, n_val=32),
-        distill=dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
-                     loss=dict(chunk_size=64)),
+        distill=_CPU_DISTILL,
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=32, gsm8k_max_new_tokens=192),
         notebooks={'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='cpu', n_eval=32),
                    '05_evaluate': dict(n_safety=40, n_over_refusal=50, n_mmlu=100, n_arc=100, n_hellaswag=60, n_piqa=100, n_gsm8k=24,
                                        max_new_tokens=32, gsm8k_max_new_tokens=256),
                    '06_baselines': dict(profile='cpu'), '07_ablations': dict(profile='cpu', windows=[8, 16, 0], **_ABLATIONS)}),
+    'cpu_paired': Profile("the `cpu` profile's training, evaluated in pairs: the model refusal judge, the benchmark sizes SafeSteer "
+                          "and the base model need for a half-point capability error, a shared subset for the other methods",
+        direction=dict(n_train=128, n_val=32),
+        distill=_CPU_DISTILL,
+        evaluation=_PAIRED_EVALUATION,
+        notebooks={'06_baselines': dict(profile='cpu_paired')}),
     'paper': Profile("§4.1: 100 prompts x 8 rollouts of up to 512 tokens, full fine-tuning at the family's lr; full benchmarks",
         direction=dict(n_train=128, n_val=32),
         distill=dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False),
