@@ -53,9 +53,10 @@ class PipelineSettings:
             raise ValueError(f"n_direction_train and n_direction_val must be >= 1, got {self.n_direction_train}, {self.n_direction_val}")
         if not self.benchmarks: raise ValueError("benchmarks is empty: name at least one benchmark to evaluate runs on")
 
-def pipeline_settings(profile:str, model_name:str='', **overrides) -> PipelineSettings:
-    "The stage settings of `profile` for `model_name` (`safesteer.profiles.get_profile`), with `overrides` (`direction` is merged)."
-    p = get_profile(profile, model_name)
+def pipeline_settings(profile:str, model_name:str='', parts:dict|None=None, **overrides) -> PipelineSettings:
+    """The stage settings of `profile` for `model_name` with the profile `parts` merged over it (`safesteer.profiles.get_profile`),
+    then `overrides` of these fields (`direction` is merged)."""
+    p = get_profile(profile, model_name, **(parts or {}))
     d, voting, evaluation = p.direction, dict(p.voting), dict(p.evaluation)
     base = PipelineSettings(n_direction_train=d.get('n_train', 128), n_direction_val=d.get('n_val', 32),
                             direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []),
@@ -173,9 +174,11 @@ class Pipeline:
                  settings:PipelineSettings|None=None, # default: pipeline_settings(profile, model_name)
                  force:bool=False,              # recompute runs whose summaries exist
                  progress:bool=True,            # progress bars
-                 inputs_dir:str|Path|None=None): # where 02_steering's direction and 03_voting's tokens are (default: `figures_dir`)
+                 inputs_dir:str|Path|None=None, # where 02_steering's direction and 03_voting's tokens are (default: `figures_dir`)
+                 overrides:dict|None=None):     # profile parts merged over `profile`, e.g. {'distill': {'lr': 1e-4}}
         self.model_name, self.profile, self.force, self.progress = model_name, profile, force, progress
-        self.settings = settings or pipeline_settings(profile, model_name)
+        self.overrides = overrides or {}
+        self.settings = settings or pipeline_settings(profile, model_name, self.overrides)
         self.figures, self.runs, self.inputs = Path(figures_dir), Path(runs_dir or cache_dir('runs')), Path(inputs_dir or figures_dir)
         self._loaded, self._direction, self._tokens, self._done = None, None, None, {}
 
@@ -268,9 +271,10 @@ def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_a
 @patch
 def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict|None=None):
     "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
-    m = method_spec(method)
-    family_lr = 'lr' not in get_profile(self.profile).distill   # the paper's lr depends on the model's family
-    cfg, n = profile_config(self.profile, self.model if family_lr else None, seed=self.settings.seed, loss={**m.loss, **(loss or {})})
+    m, parts = method_spec(method), self.overrides.get('distill', {})
+    family_lr = 'lr' not in get_profile(self.profile, **self.overrides).distill   # the paper's lr depends on the model's family
+    cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': self.settings.seed,
+                            'loss': {**parts.get('loss', {}), **m.loss, **(loss or {})}})
     return cfg, n_prompts or n
 
 @patch
@@ -355,7 +359,7 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if m.train:
         trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
         model = trainer.model
-    assessed = self.assess(model, method, m.steer_at_eval, folder/'eval')
+    assessed = self.assess(model, method, m.steer_at_eval, self.eval_folder(folder, config))
     write_samples(items_path(path), assessed.pop('samples'))   # every item's outcome, next to the summary
     summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record, **assessed,
                                paired=self.paired_with_base(method, items_path(path)), config=config, config_hash=key))
@@ -381,6 +385,11 @@ def paired_with_base(self:Pipeline, method:str, items:Path) -> dict|None:
 def run_folder(self:Pipeline, method:str, config:dict) -> Path:
     "Where a run's trained model, checkpoints and evaluations go: named by its training settings alone."
     return self.runs/model_slug(self.model_name)/f'{method}-{config_hash(training_identity(config))[:8]}'
+
+@patch
+def eval_folder(self:Pipeline, run_folder:Path, config:dict) -> Path:
+    "Where a run's finished benchmarks go: inside its run folder, one folder per evaluation (its settings' hash)."
+    return Path(run_folder)/f"eval-{config_hash(run_identity(config)['evaluation'])[:8]}"
 
 @patch
 def summaries(self:Pipeline) -> list[Path]:

@@ -15,11 +15,11 @@ __all__ = ['PROFILES', 'COLAB_MODEL', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 
 class Profile:
     "The settings of every section for one run size; each part overrides that section's defaults (the paper's)."
     description: str                                   # one line: what the profile is for
-    direction: dict = field(default_factory=dict)      # §3.1: n_train and n_val prompts of each kind, `selection` (DirectionConfig fields), calibration_coefs, target_refusal
+    direction: dict = field(default_factory=dict)      # §3.1: n_train and n_val prompts of each kind, `selection` (DirectionConfig fields), calibration_coefs, target_refusal; 02_steering's n_eval held-out prompts and max_new_tokens
     voting: dict = field(default_factory=dict)         # §3.2: filter_prompts (vote on harmless prompts the base model does not refuse) and VotingConfig fields
-    distill: dict = field(default_factory=dict)        # §3.3: n_prompts and DistillConfig fields (`loss`: LossConfig fields)
-    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}) and EvalConfig fields
-    notebooks: dict = field(default_factory=dict)      # {notebook: papermill parameters} beyond the model, profile and folders
+    distill: dict = field(default_factory=dict)        # §3.3: n_prompts, DistillConfig fields (`loss`: LossConfig fields), 04_distill's n_eval held-out prompts per set
+    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}), shared_subset (the same for methods evaluated on fewer items) and EvalConfig fields
+    ablations: dict = field(default_factory=dict)      # 07_ablations' grid: token_set_sizes, horizons, windows (0: the whole reply), n_prompts
 
 def deep_merged(base:dict, update:dict) -> dict:
     "`base` with `update` merged in, dicts inside merged too (lists and other values replaced)."
@@ -42,46 +42,39 @@ _PAIRED_EVALUATION = dict(   # fixed before any method was scored; the capabilit
     judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True)
 _CPU_DISTILL = dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
                     loss=dict(chunk_size=64))
-_STEERING = dict(n_train=128, n_val=32, n_eval=32, filter_prompts=True, kl_threshold=0.1, induce_refusal_threshold=0.0,
-                 selection_coef=1.0, calibration_coefs=[], max_new_tokens=64)
-_VOTING = dict(n_train=128, n_prompts=32, M=8, filter_prompts=True)
+_DIRECTION = dict(n_train=128, n_val=32, n_eval=32, max_new_tokens=64)   # §3.1's sizes; 02_steering's held-out rates: 32 prompts, 64 tokens
 _ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
 
 PROFILES = {
     'tiny': Profile('the random test model: every stage in seconds, numbers meaningless',
-        direction=dict(n_train=8, n_val=4, selection=dict(filter_prompts=False, kl_threshold=1e9, induce_refusal_threshold=-1e9)),
+        direction=dict(n_train=8, n_val=4, n_eval=4, max_new_tokens=8, calibration_coefs=[1.0, 50.0],
+                       selection=dict(filter_prompts=False, kl_threshold=1e9, induce_refusal_threshold=-1e9)),
         voting=dict(filter_prompts=False, n_samples=2),
-        distill=dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2),
-        evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False)),
+        distill=dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2, n_eval=4),
+        evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False),
+        ablations=dict(token_set_sizes=[10, 50, 200], horizons=[1, 7], windows=[2, 0], n_prompts=[2, 4])),
     'cpu': Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
-        direction=dict(n_train=128, n_val=32),
-        distill=_CPU_DISTILL,
+        direction=_DIRECTION,
+        distill=dict(_CPU_DISTILL, n_eval=32),
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=32, gsm8k_max_new_tokens=192),
-        notebooks={'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='cpu', n_eval=32),
-                   '05_evaluate': dict(n_safety=40, n_over_refusal=50, n_mmlu=100, n_arc=100, n_hellaswag=60, n_piqa=100, n_gsm8k=24,
-                                       max_new_tokens=32, gsm8k_max_new_tokens=256),
-                   '06_baselines': dict(profile='cpu'), '07_ablations': dict(profile='cpu', windows=[8, 16, 0], **_ABLATIONS)}),
+        ablations=dict(windows=[8, 16, 0], **_ABLATIONS)),
     'cpu_paired': Profile("the `cpu` profile's training, evaluated in pairs: the model refusal judge, the benchmark sizes SafeSteer "
                           "and the base model need for a half-point capability error, a shared subset for the other methods",
-        direction=dict(n_train=128, n_val=32),
-        distill=_CPU_DISTILL,
+        direction=_DIRECTION,
+        distill=dict(_CPU_DISTILL, n_eval=32),
         evaluation=_PAIRED_EVALUATION,
-        notebooks={'06_baselines': dict(profile='cpu_paired')}),
+        ablations=dict(windows=[8, 16, 0], **_ABLATIONS)),
     'paper': Profile("§4.1: 100 prompts x 8 rollouts of up to 512 tokens, full fine-tuning at the family's lr; full benchmarks",
-        direction=dict(n_train=128, n_val=32),
-        distill=dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False),
+        direction=_DIRECTION,
+        distill=dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False, n_eval=100),
         evaluation=dict(benchmarks=_PAPER_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=512),
-        notebooks={'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='paper', n_eval=100),
-                   '05_evaluate': dict(n_safety=100, n_over_refusal=50, n_mmlu=1000, n_arc=1000, n_hellaswag=1000, n_piqa=1000,
-                                       n_gsm8k=500, max_new_tokens=64, gsm8k_max_new_tokens=512),
-                   '06_baselines': dict(profile='paper'), '07_ablations': dict(profile='paper', windows=[16, 64, 0], **_ABLATIONS)}),
+        ablations=dict(windows=[16, 64, 0], **_ABLATIONS)),
     'colab': Profile("a free Colab T4 (16 GB, float16): LoRA, the paper's 8 rollouts per prompt and 32 per step, of up to 192 tokens",
-        direction=dict(n_train=128, n_val=32),
+        direction=_DIRECTION,
         distill=dict(n_prompts=100, n_samples=8, max_new_tokens=192, sequences_per_step=32, micro_batch=8, rollout_batch=32,
-                     lora=True, lr=2e-4, loss=dict(chunk_size=256)),
+                     lora=True, lr=2e-4, loss=dict(chunk_size=256), n_eval=64),
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=256),
-        notebooks={'02_steering': _STEERING, '03_voting': _VOTING, '04_distill': dict(profile='colab', n_eval=64),
-                   '06_baselines': dict(profile='colab')}),
+        ablations=dict(windows=[16, 64, 0], **_ABLATIONS)),
 }
 COLAB_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct'   # the hub model the `colab` profile is sized for
 

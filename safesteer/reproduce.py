@@ -20,16 +20,13 @@ REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
 def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path|None=None,
                         force:bool=False, declared=None) -> dict:
-    "The papermill parameters of `notebook` for `model` under `profile`, keeping only those in `declared` (if given)."
-    p = get_profile(profile, model)
+    """The papermill parameters of `notebook` for `model` under `profile` (the random `tiny` model always runs the `tiny`
+    profile), keeping only those in `declared` (if given). Every other setting the notebook reads from the profile."""
+    profile = 'tiny' if model == 'tiny' else profile
+    get_profile(profile, model)   # an unknown profile fails here, before any notebook runs
     runs = Path(runs_dir or cache_dir('runs')).absolute()
-    params = dict(model_name=model, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs), force=force,
-                  output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
-    if model != 'tiny':
-        params.update(p.notebooks.get(notebook, {}))
-        if notebook == '02_steering':   # the model's own selection and calibration settings, where it has them
-            params.update(p.direction.get('selection', {}), **{k: p.direction[k] for k in ('calibration_coefs',) if k in p.direction})
-    else: params['profile'] = 'tiny'
+    params = dict(model_name=model, profile=profile, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs),
+                  force=force, output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
     return {k: v for k, v in params.items() if declared is None or k in declared}
 
 # %% ../nbs/08a_reproduce.ipynb #c008

@@ -9,7 +9,7 @@ from safesteer.models import tiny_model
 
 ROOT = Path(__file__).parents[1]
 REPLY_FILES = sorted(glob.glob(str(ROOT/'figures/04_distill*/**/*replies.jsonl'), recursive=True)
-                     + glob.glob(str(ROOT/'figures/04_distill__*__replies.jsonl')) + glob.glob(str(ROOT/'figures/05_evaluate__*__samples.jsonl')))
+                     + glob.glob(str(ROOT/'figures/04_distill__*__replies.jsonl')) + glob.glob(str(ROOT/'figures/05_evaluate*/**/*samples.jsonl'), recursive=True))
 CASES = {'lecture': 0, 'argues the opposite': 1, 'not allowed': 2, 'as an AI, but I can': 3, 'no, not all': 4,
          'cut while helping': 5, 'deflection': 6, 'plain refusal': 7, 'plain answer': 8}
 
