@@ -175,8 +175,10 @@ class Pipeline:
                  force:bool=False,              # recompute runs whose summaries exist
                  progress:bool=True,            # progress bars
                  inputs_dir:str|Path|None=None, # where 02_steering's direction and 03_voting's tokens are (default: `figures_dir`)
-                 overrides:dict|None=None):     # profile parts merged over `profile`, e.g. {'distill': {'lr': 1e-4}}
+                 overrides:dict|None=None,      # profile parts merged over `profile`, e.g. {'distill': {'lr': 1e-4}}
+                 train_seed:int|None=None):     # seed of training alone (LoRA initialisation, rollouts), for repeats on the same data and items (default: `settings.seed`)
         self.model_name, self.profile, self.force, self.progress = model_name, profile, force, progress
+        self.train_seed = train_seed
         self.overrides = overrides or {}
         self.settings = settings or pipeline_settings(profile, model_name, self.overrides)
         self.figures, self.runs, self.inputs = Path(figures_dir), Path(runs_dir or cache_dir('runs')), Path(inputs_dir or figures_dir)
@@ -273,7 +275,8 @@ def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict
     "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
     m, parts = method_spec(method), self.overrides.get('distill', {})
     family_lr = 'lr' not in get_profile(self.profile, **self.overrides).distill   # the paper's lr depends on the model's family
-    cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': self.settings.seed,
+    seed = self.settings.seed if self.train_seed is None else self.train_seed
+    cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': seed,
                             'loss': {**parts.get('loss', {}), **m.loss, **(loss or {})}})
     return cfg, n_prompts or n
 
@@ -302,7 +305,7 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     cfg, n = self.distill_config(method, n_prompts, loss)
     model = copy.deepcopy(self.model)
     teacher = self.teacher(model, m.teacher)
-    torch.manual_seed(self.settings.seed)   # the LoRA initialisation
+    torch.manual_seed(cfg.seed)   # the LoRA initialisation
     if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
     else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.safety_tokens()).check_compatible(self.tok).ids
                                      if m.uses_tokens else [], cfg, output_dir)
@@ -319,9 +322,10 @@ FULL_SIZE_METHODS = ('base', 'safesteer')
 
 @patch
 def benchmarks(self:Pipeline, method:str) -> dict:
-    "The benchmarks `method` is evaluated on: the profile's `shared_subset` outside `FULL_SIZE_METHODS`, if it has one."
+    "The benchmarks `method` is evaluated on: the profile's `shared_subset` outside `FULL_SIZE_METHODS` and for repeats with another `train_seed`, if it has one."
     s = self.settings
-    return s.shared_subset if s.shared_subset and method not in FULL_SIZE_METHODS else s.benchmarks
+    full = method in FULL_SIZE_METHODS and self.train_seed in (None, s.seed)
+    return s.benchmarks if full or not s.shared_subset else s.shared_subset
 
 @patch
 def eval_config(self:Pipeline, **overrides) -> EvalConfig:
