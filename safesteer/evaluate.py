@@ -32,7 +32,7 @@ __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAP
            'config_judges', 'evaluate', 'rows_frame', 'summarise', 'write_rows', 'write_samples', 'read_samples',
            'load_results', 'primary_rows', 'results_table', 'plot_results', 'headline', 'headline_table', 'with_stderr',
            'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome',
-           'item_outcomes', 'paired_comparison']
+           'item_outcomes', 'paired_comparison', 'method_family']
 
 # %% ../nbs/05_evaluate.ipynb #c006
 def binomial_stderr(p:float, n:int) -> float:
@@ -755,4 +755,14 @@ def paired_comparison(base:dict,  # `item_outcomes` of the base model
         groups.setdefault(GROUPS[kind], {})[name] = ([base[name][i] for i in ids], [other[name][i] for i in ids])
     out = {g: pooled_difference(dict(sorted(pairs.items()))) for g, pairs in groups.items()}
     for g, p in zip(out, holm([r['p'] for r in out.values()])): out[g]['p_holm'] = p
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #c044l
+def method_family(paired:dict, # method -> its `paired_comparison` with the base model (None: not paired)
+                 ) -> dict:
+    "Per method and group: `delta`, `stderr`, `p`, `n`, and `p_holm`, Holm's correction across the methods for that group."
+    out = {m: {g: {k: r[k] for k in ('delta', 'stderr', 'p', 'n')} for g, r in (c or {}).items()} for m, c in paired.items()}
+    for g in {g for c in out.values() for g in c}:
+        members = [m for m in out if g in out[m]]
+        for m, p in zip(members, holm([out[m][g]['p'] for m in members])): out[m][g]['p_holm'] = p
     return out
