@@ -647,10 +647,11 @@ def headline(rows) -> dict:
     return out
 
 def headline_table(summaries:dict) -> list[dict]:
-    "One row per run (`name -> summary`): the headline numbers, their standard errors and the timings."
+    "One row per run (`name -> summary`): the headline numbers, their standard errors, the refusal judge and the timings."
     keys = [k for name in HEADLINE for k in (name, f'{name}_stderr')]
     number = lambda v: float('nan') if v is None else v   # summaries store a missing number as null
-    return [dict(run=name, **{k: number(s.get(k)) for k in keys},
+    judge = lambda s: ((s.get('config') or {}).get('evaluation') or {}).get('judge', EvalConfig.judge)   # older runs: the default
+    return [dict(run=name, **{k: number(s.get(k)) for k in keys}, judge=judge(s),
                  train_seconds=s.get('train_seconds', 0.0), eval_seconds=s.get('eval_seconds', 0.0)) for name, s in summaries.items()]
 
 def with_stderr(rows:list[dict]) -> list[dict]:
