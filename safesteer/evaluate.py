@@ -473,7 +473,7 @@ def _gsm8k(model, tok, name, bench, n, cfg, keys):
 
 # %% ../nbs/05_evaluate.ipynb #n110b427
 def _run_benchmark(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys, resume=None):
-    "Rows and samples of one benchmark (`resume(items, compute)`: a multiple-choice set resumes item by item)."
+    "Rows and samples of one benchmark (`resume(items, compute)`: a multiple-choice set scored on shared prefixes resumes chunk by chunk)."
     if bench.kind in ('safety', 'over_refusal'): return _safety(model, tok, key, name, bench, n, cfg, judges, exclude, path, keys)
     if bench.kind == 'multiple_choice': return _multiple_choice(model, tok, name, bench, n, cfg, keys, resume)
     if bench.kind == 'humaneval': return _humaneval(model, tok, name, bench, n, cfg, keys)
@@ -530,7 +530,9 @@ def evaluate(model, tok,
             return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
         try:
             if output_dir is None: done, reused = run(), False
-            else: done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
+            else:
+                done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
+                Path(output_dir, f'{name}.partial.jsonl').unlink(missing_ok=True)   # its chunks, now in the saved result
         except Exception as e:
             if on_error == 'raise' or isinstance(e, ArtifactError): raise
             result.errors[name] = f'{type(e).__name__}: {e}'

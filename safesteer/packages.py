@@ -162,7 +162,8 @@ def resumable_map(path:str|Path, # JSON-lines file of finished chunks, removed w
                   compute,       # list of items -> list of JSON-able results, one per item
                   chunk:int=32,  # items per saved chunk
                  ) -> list:
-    "`compute` over `items` in chunks, each finished chunk appended to `path`, so that a stopped run resumes after its last one."
+    """`compute` over `items` in chunks, each finished chunk appended to `path`, so that a stopped run resumes after its last one.
+    The caller removes `path` once it has saved the results."""
     if chunk < 1: raise ValueError(f"chunk must be at least 1, got {chunk}")
     path, key = Path(path), json.loads(json.dumps(key))
     chunks = _finished_chunks(path, key)
@@ -175,7 +176,6 @@ def resumable_map(path:str|Path, # JSON-lines file of finished chunks, removed w
             if len(done) != len(items[start:start + chunk]): raise ValueError(f"compute returned {len(done)} results for {len(items[start:start + chunk])} items")
             f.write(json.dumps(done) + '\n'); f.flush(); os.fsync(f.fileno())
             out += done
-    path.unlink()
     return out
 
 # %% ../nbs/00a_packages.ipynb #c021

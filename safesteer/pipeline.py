@@ -168,13 +168,13 @@ def direction_id(found:RefusalDirection) -> dict:
 class Pipeline:
     "Cached, resumable stages of SafeSteer for one model: direction, safety tokens, align a method, evaluate it."
     def __init__(self, model_name:str='tiny',  # 'tiny' or any name load_model accepts
-                 profile:str='tiny',            # 'tiny', 'cpu' or 'paper': training and stage sizes
+                 profile:str='tiny',            # a profile of `safesteer.profiles` ('tiny', 'cpu', 'cpu_paired', 'paper', 'colab')
                  figures_dir:str|Path='figures', # artifacts and run summaries
                  runs_dir:str|Path|None=None,   # trained models and checkpoints (default: `$SAFESTEER_CACHE/runs`, kept across checkouts)
                  settings:PipelineSettings|None=None, # default: pipeline_settings(profile, model_name)
                  force:bool=False,              # recompute runs whose summaries exist
                  progress:bool=True,            # progress bars
-                 inputs_dir:str|Path|None=None, # where 02_steering's direction and 03_voting's tokens are (default: `figures_dir`)
+                 inputs_dir:str|Path|None=None, # where 02_steering's direction and 03_voting's tokens are read, or saved when made here (default: `figures_dir`)
                  overrides:dict|None=None,      # profile parts merged over `profile`, e.g. {'distill': {'lr': 1e-4}}
                  train_seed:int|None=None):     # seed of training alone (LoRA initialisation, rollouts), for repeats on the same data and items (default: `settings.seed`)
         self.model_name, self.profile, self.force, self.progress = model_name, profile, force, progress
@@ -276,8 +276,8 @@ def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict
     m, parts = method_spec(method), self.overrides.get('distill', {})
     family_lr = 'lr' not in get_profile(self.profile, **self.overrides).distill   # the paper's lr depends on the model's family
     seed = self.settings.seed if self.train_seed is None else self.train_seed
-    cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': seed,
-                            'loss': {**parts.get('loss', {}), **m.loss, **(loss or {})}})
+    cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': seed,   # the method's own loss
+                            'loss': {**parts.get('loss', {}), **m.loss, **(loss or {})}})          # (its slice) wins over the profile's
     return cfg, n_prompts or n
 
 @patch
@@ -324,7 +324,7 @@ FULL_SIZE_METHODS = ('base', 'safesteer')
 def benchmarks(self:Pipeline, method:str) -> dict:
     "The benchmarks `method` is evaluated on: the profile's `shared_subset` outside `FULL_SIZE_METHODS` and for repeats with another `train_seed`, if it has one."
     s = self.settings
-    full = method in FULL_SIZE_METHODS and self.train_seed in (None, s.seed)
+    full = method == 'base' or (method in FULL_SIZE_METHODS and self.train_seed in (None, s.seed))   # the base model trains nothing
     return s.benchmarks if full or not s.shared_subset else s.shared_subset
 
 @patch

@@ -28,6 +28,7 @@ def main():
     ap.add_argument('--train-seed', type=int, default=None, help='repeat training with this seed, on the same prompts and items '
                     '(the summary is <method>_seed<k>.json; evaluated on the shared subset)')
     args = ap.parse_args()
+    if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed)
     for method in args.methods:
         name = method if args.train_seed is None else f'{method}_seed{args.train_seed}'
