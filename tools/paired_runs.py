@@ -5,6 +5,7 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods base        # then, in another shell:
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer opd_full --train-seed 1   # repeats
+    python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
 
 Writes figures/06_baselines_paired/06_baselines__<model>__<method>.json (the summary, with its paired differences from the
 base model once the base run is there) and .items.jsonl (every item's outcome). The direction and the safety tokens are
@@ -12,11 +13,34 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
+from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, paired_difference, paired_pvalue
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+def mc_outcomes_so_far(folder:Path, name:str) -> list[float]:
+    "Zero-one outcomes of multiple-choice set `name` in item order: its saved result, else its finished chunks."
+    saved, partial = folder/f'{name}.json', folder/f'{name}.partial.jsonl'
+    if saved.exists(): records = json.loads(saved.read_text())['value']['samples']
+    elif partial.exists(): records = [r for line in partial.read_text().splitlines()[1:] for r in json.loads(line)]
+    else: return []
+    pred = 'pred_norm' if PRIMARY_MC_METRIC.get(BENCHMARKS[name].source) == 'acc_norm' else 'pred'
+    return [float(r[pred] == r['label']) for r in records]
+
+def status(pipe:Pipeline, method:str) -> dict:
+    "Interim paired differences from the base model on the multiple-choice items both runs have scored so far."
+    def folder(m):
+        config = pipe.run_config(m)
+        return pipe.eval_folder(pipe.run_folder(m, config), config)
+    out = {}
+    for name in (b for b in pipe.benchmarks(method) if BENCHMARKS[b].kind == 'multiple_choice'):
+        base, other = mc_outcomes_so_far(folder('base'), name), mc_outcomes_so_far(folder(method), name)
+        n = min(len(base), len(other))   # both score the same items in the same order
+        if n: out[name] = dict(paired_difference(base[:n], other[:n]), p=paired_pvalue(base[:n], other[:n]),
+                               discordant=sum(b != o for b, o in zip(base[:n], other[:n])) / n, base_acc=sum(base[:n]) / n)
+    return out
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,9 +51,14 @@ def main():
     ap.add_argument('--inputs-dir', default=str(ROOT/'figures'))
     ap.add_argument('--train-seed', type=int, default=None, help='repeat training with this seed, on the same prompts and items '
                     '(the summary is <method>_seed<k>.json; evaluated on the shared subset)')
+    ap.add_argument('--status', action='store_true', help='print the interim paired differences on the multiple-choice '
+                    'items scored so far, and stop')
     args = ap.parse_args()
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed)
+    if args.status:
+        for method in (m for m in args.methods if m != 'base'): print(method, json.dumps(status(pipe, method), indent=1))
+        return
     for method in args.methods:
         name = method if args.train_seed is None else f'{method}_seed{args.train_seed}'
         start, path = time.time(), artifact_path(args.figures_dir, '06_baselines', args.model, f'{name}.json')
