@@ -11,7 +11,7 @@ from .packages import cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'notebook_parameters', 'find_notebooks', 'papermill_execute',
+__all__ = ['DEFAULT_NOTEBOOKS', 'REAL_MODELS', 'ACROSS_MODELS', 'notebook_parameters', 'find_notebooks', 'papermill_execute',
            'declared_parameters', 'reproduce']
 
 # %% ../nbs/08a_reproduce.ipynb #c006
@@ -19,14 +19,14 @@ DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
 def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path|None=None,
-                        force:bool=False, declared=None) -> dict:
+                        force:bool=False, declared=None, models=()) -> dict:
     """The papermill parameters of `notebook` for `model` under `profile` (the random `tiny` model always runs the `tiny`
     profile), keeping only those in `declared` (if given). Every other setting the notebook reads from the profile."""
     profile = 'tiny' if model == 'tiny' else profile
     get_profile(profile, model)   # an unknown profile fails here, before any notebook runs
     runs = Path(runs_dir or cache_dir('runs')).absolute()
     params = dict(model_name=model, profile=profile, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs),
-                  force=force, output_dir=str(runs/notebook/f'{model_slug(model)}-work'))
+                  force=force, output_dir=str(runs/notebook/f'{model_slug(model)}-work'), models=list(models))
     return {k: v for k, v in params.items() if declared is None or k in declared}
 
 # %% ../nbs/08a_reproduce.ipynb #c008
@@ -68,32 +68,44 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
               nbs_dir:str|Path|None=None,      # the notebooks' folder (default: ./nbs or the installed checkout's)
               execute=None,                    # `f(notebook, output, parameters, cwd)`; default: papermill
               progress:bool=True) -> dict:
-    "Run `notebooks` x `models`; returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."
+    """Run `notebooks` x `models`, then the notebooks that take no `model_name` (tables across models) once over `models`;
+    returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."""
     nbs, runs = find_notebooks(nbs_dir), Path(runs_dir or cache_dir('runs'))
     execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
     report = dict(ran=[], skipped=[], failed=[])
-    for model in models:
-        for name in notebooks:
-            name = Path(name).stem
-            source = nbs/f'{name}.ipynb'
-            if not source.exists(): raise FileNotFoundError(f"no notebook {source}; available: {', '.join(p.stem for p in sorted(nbs.glob('0*.ipynb')))}")
-            params = notebook_parameters(name, model, profile, figures_dir, runs_dir, force, declared_parameters(source))
-            record_path, output = runs/name/f'{model_slug(model)}.json', runs/name/f'{model_slug(model)}.ipynb'
-            entry = dict(notebook=name, model=model, output=str(output))
-            if not force and _finished(record_path, params, artifact_path(figures_dir, name, model, 'summary.json')):
-                report['skipped'].append(entry); print(f'{name} {model}: finished before with these parameters, skipped'); continue
-            output.parent.mkdir(parents=True, exist_ok=True)
-            print(f'{name} {model}: running -> {output}')
-            start = time.time()
-            try: execute(source, output, params, nbs.parent)
-            except Exception as e:
-                entry['error'] = _error_text(e); report['failed'].append(entry)
-                print(f'{name} {model}: FAILED after {time.time() - start:.0f}s: {entry["error"]}')
-            else: report['ran'].append(entry)
-            write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok',
-                                         seconds=round(time.time() - start, 1)))
+    sources = [_notebook_source(nbs, name) for name in notebooks]
+    per_model = [s for s in sources if 'model_name' in declared_parameters(s)]
+    jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in sources if s not in per_model]
+    for source, model in jobs:
+        params = notebook_parameters(source.stem, model, profile, figures_dir, runs_dir, force, declared_parameters(source), models)
+        _run_notebook(source, model, params, runs, figures_dir, force, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
     return report
+
+ACROSS_MODELS = 'all-models'   # the model name in the records of a notebook that takes every model at once
+
+def _notebook_source(nbs:Path, name:str) -> Path:
+    source = nbs/f'{Path(name).stem}.ipynb'
+    if not source.exists(): raise FileNotFoundError(f"no notebook {source}; available: {', '.join(p.stem for p in sorted(nbs.glob('0*.ipynb')))}")
+    return source
+
+def _run_notebook(source:Path, model:str, params:dict, runs:Path, figures_dir, force:bool, execute, report:dict):
+    "Execute one notebook for one model (or across models), unless it finished before with `params`; record the outcome."
+    name, slug = source.stem, model_slug(model)
+    record_path, output = runs/name/f'{slug}.json', runs/name/f'{slug}.ipynb'
+    summary = Path(figures_dir)/f'{name}__summary.json' if model == ACROSS_MODELS else artifact_path(figures_dir, name, model, 'summary.json')
+    entry = dict(notebook=name, model=model, output=str(output))
+    if not force and _finished(record_path, params, summary):
+        report['skipped'].append(entry); print(f'{name} {model}: finished before with these parameters, skipped'); return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    print(f'{name} {model}: running -> {output}')
+    start = time.time()
+    try: execute(source, output, params, source.parent.parent)
+    except Exception as e:
+        entry['error'] = _error_text(e); report['failed'].append(entry)
+        print(f'{name} {model}: FAILED after {time.time() - start:.0f}s: {entry["error"]}')
+    else: report['ran'].append(entry)
+    write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok', seconds=round(time.time() - start, 1)))
 
 def _finished(record_path:Path, params:dict, summary:Path) -> bool:
     "True if the record says the notebook finished with `params` and its summary exists."
