@@ -485,7 +485,7 @@ def _saved_key(fingerprint, keys, n, cfg, judges, exclude, bench, path) -> dict:
     held_out = '\n'.join(sorted(set(map(norm_text, exclude))))
     return dict(format=1, **keys, n=n, model_weights=fingerprint, judges=[j.identity() for j in judges],
                 config=identity(asdict(cfg), key_rules(EvalConfig)),   # fields added later leave the key at their neutral value
-                exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude else None,
+                exclude=sha256(held_out.encode()).hexdigest()[:16] if exclude and bench.kind in ('safety', 'over_refusal') else None,
                 data={str(p): sha256_file(p) for p in local})
 
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #c003
 from __future__ import annotations
-import ast, copy, hashlib, json, math, shutil, time
+import ast, copy, hashlib, json, math, shutil, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
@@ -29,9 +29,9 @@ from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
 __all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS', 'PipelineSettings',
-           'pipeline_settings', 'advbench_splits', 'training_prompts', 'held_out_prompts', 'run_identity',
-           'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary', 'Method', 'method_spec',
-           'load_subject', 'direction_id', 'Pipeline', 'items_path']
+           'pipeline_settings', 'advbench_splits', 'training_prompts', 'borderline_splits', 'held_out_prompts',
+           'run_identity', 'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary', 'Method',
+           'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -79,10 +79,17 @@ def training_prompts(n:int=N_BUDGET, seed:int=0) -> list[str]:
     if not 1 <= n <= len(pool): raise ValueError(f"n must be between 1 and {len(pool)} training prompts, got {n}")
     return pool[:n]
 
+def borderline_splits(seed:int=0) -> dict:
+    """Do-Not-Answer split once: `train`, `N_BUDGET` borderline training prompts (the authors train on PKU-SafeRLHF's,
+    many of them borderline), and `eval`, the rest, from which its benchmark draws."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # the set repeats one prompt; the split drops it
+        return split_prompts(load_prompts('donotanswer'), dict(train=N_BUDGET, eval=None), seed=seed)
+
 def held_out_prompts(seed:int=0) -> list[str]:
-    "The prompts every evaluation excludes: the direction's and the largest training budget's."
+    "The prompts every evaluation excludes: the direction's, the largest training budget's, and Do-Not-Answer's training part."
     s = advbench_splits(seed)
-    return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET]
+    return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET] + borderline_splits(seed)['train']
 
 # %% ../nbs/08_pipeline.ipynb #c012
 RUN_RULES = {**key_rules(DistillConfig, 'training.'), **key_rules(EvalConfig, 'evaluation.')}
