@@ -35,9 +35,9 @@ _PAPER_BENCHMARKS = dict(advbench=None, harmbench=None, strongreject=None, donot
                          benign_anchors=None, mmlu=2000, arc_challenge=None, hellaswag=2000, piqa=None, gsm8k=None)
 _PAIRED_SAFETY = ('advbench', 'harmbench', 'strongreject', 'donotanswer', 'jailbreak_harmbench')
 _PAIRED_OVER_REFUSAL = dict(lookalikes=200, benign_anchors=50, nq_open=50)
-_PAIRED_EVALUATION = dict(   # fixed before any method was scored; the capability list from the base model's pilot (05_evaluate)
-    benchmarks=dict(mmlu=1000, sciq=500, **dict.fromkeys(_PAIRED_SAFETY, 100), **_PAIRED_OVER_REFUSAL, gsm8k=40, humaneval=40),
-    shared_subset=dict(mmlu=250, sciq=125, **dict.fromkeys(_PAIRED_SAFETY[:4], 40), jailbreak_harmbench=100,   # templates are dealt per set size
+_PAIRED_EVALUATION = dict(   # the capability list from the base model's scores alone (05_evaluate: MMLU dropped at chance)
+    benchmarks=dict(sciq=1000, **dict.fromkeys(_PAIRED_SAFETY, 100), **_PAIRED_OVER_REFUSAL, gsm8k=40, humaneval=40),
+    shared_subset=dict(sciq=250, **dict.fromkeys(_PAIRED_SAFETY[:4], 40), jailbreak_harmbench=100,   # templates are dealt per set size
                        **_PAIRED_OVER_REFUSAL, gsm8k=20, humaneval=20),
     judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True)
 _CPU_DISTILL = dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
