@@ -235,7 +235,8 @@ def profile_config(profile:str, model=None, **overrides) -> tuple[DistillConfig,
     """The `DistillConfig` and number of training prompts of a profile's `distill` part (`safesteer.profiles`) with
     `overrides` (a `loss` dict is merged with the profile's), at the paper's lr for `model`'s family where the profile sets none."""
     settings = deep_merged(get_profile(profile).distill, overrides)
-    n_prompts = settings.pop('n_prompts'); settings.pop('n_eval', None)   # 04_distill's held-out prompts, not a training setting
+    n_prompts = settings.pop('n_prompts')
+    for k in ('n_eval', 'train_set'): settings.pop(k, None)   # 04_distill's held-out prompts and the pipeline's prompt set, not DistillConfig fields
     if 'lr' not in settings and model is not None: settings['lr'] = family_lr(model.config.model_type)
     return DistillConfig(**settings), n_prompts
 

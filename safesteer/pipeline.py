@@ -28,10 +28,10 @@ from .packages import config_hash, identity, key_rules, cache_dir
 from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
-__all__ = ['N_STEERING', 'N_BUDGET', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS', 'PipelineSettings',
-           'pipeline_settings', 'advbench_splits', 'training_prompts', 'borderline_splits', 'held_out_prompts',
-           'run_identity', 'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary', 'Method',
-           'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'items_path']
+__all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS',
+           'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts', 'borderline_splits',
+           'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary',
+           'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -41,6 +41,7 @@ class PipelineSettings:
     n_direction_val: int = 32        # harmful and harmless validation prompts each (paper: 32); the harmless ones are voted on
     direction: dict = field(default_factory=dict)   # DirectionConfig overrides (default: the paper's filters)
     calibration_coefs: list = field(default_factory=list)   # teacher coefficients to calibrate over (empty: the teacher uses `selection_coef`, as in the paper)
+    teacher_coef: float|None = None  # the teacher's coefficient, over the direction's own (calibrated) one, e.g. 1.0 as in the authors' runs
     target_refusal: float = 0.9      # calibration keeps the smallest coefficient reaching this harmless refusal rate
     filter_vote_prompts: bool = True # vote only on harmless prompts the base model does not refuse (reference code)
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
@@ -59,7 +60,7 @@ def pipeline_settings(profile:str, model_name:str='', parts:dict|None=None, **ov
     p = get_profile(profile, model_name, **(parts or {}))
     d, voting, evaluation = p.direction, dict(p.voting), dict(p.evaluation)
     base = PipelineSettings(n_direction_train=d.get('n_train', 128), n_direction_val=d.get('n_val', 32),
-                            direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []),
+                            direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []), teacher_coef=d.get('teacher_coef'),
                             target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
                             voting=voting, benchmarks=evaluation.pop('benchmarks'), shared_subset=evaluation.pop('shared_subset', {}),
                             eval=evaluation)
@@ -73,9 +74,12 @@ def advbench_splits(seed:int=0) -> dict:
     "AdvBench split into the direction's train and validation prompts and the distillation pool (`04_distill`'s split)."
     return split_prompts(load_prompts('advbench'), dict(steering_train=N_STEERING[0], steering_val=N_STEERING[1], distill=None), seed=seed)
 
-def training_prompts(n:int=N_BUDGET, seed:int=0) -> list[str]:
-    "The first `n` distillation prompts: every method trains on these."
-    pool = advbench_splits(seed)['distill']
+TRAIN_SETS = ('advbench', 'borderline')   # AdvBench's distillation pool (blatant requests); Do-Not-Answer's training part (borderline)
+
+def training_prompts(n:int=N_BUDGET, seed:int=0, train_set:str='advbench') -> list[str]:
+    "The first `n` prompts of `train_set`: every method trains on these."
+    if train_set not in TRAIN_SETS: raise ValueError(f"unknown train_set {train_set!r}; choose one of {', '.join(TRAIN_SETS)}")
+    pool = advbench_splits(seed)['distill'] if train_set == 'advbench' else borderline_splits(seed)['train']
     if not 1 <= n <= len(pool): raise ValueError(f"n must be between 1 and {len(pool)} training prompts, got {n}")
     return pool[:n]
 
@@ -226,6 +230,7 @@ class Pipeline:
                 found = calibrated(found, self.model, self.tok, p['harmless_val'], self.settings.calibration_coefs,
                                    self.settings.target_refusal)
             found.save(path)
+        if self.settings.teacher_coef is not None: found = replace(found, teacher_coef=self.settings.teacher_coef)   # not saved
         self._direction = found
         return found
 
@@ -280,7 +285,7 @@ def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_a
 @patch
 def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict|None=None):
     "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
-    m, parts = method_spec(method), self.overrides.get('distill', {})
+    m, parts = method_spec(method), {k: v for k, v in self.overrides.get('distill', {}).items() if k != 'train_set'}
     family_lr = 'lr' not in get_profile(self.profile, **self.overrides).distill   # the paper's lr depends on the model's family
     seed = self.settings.seed if self.train_seed is None else self.train_seed
     cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': seed,   # the method's own loss
@@ -299,7 +304,7 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
     if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
     if m.train:
         cfg, n = self.distill_config(method, n_prompts, loss)
-        config['training'] = dict(asdict(cfg), n_prompts=n)
+        config['training'] = dict(asdict(cfg), n_prompts=n, **({'train_set': self.train_set} if self.train_set != 'advbench' else {}))
     return config
 
 @patch
@@ -316,7 +321,7 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
     else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.safety_tokens()).check_compatible(self.tok).ids
                                      if m.uses_tokens else [], cfg, output_dir)
-    log = trainer.train(training_prompts(n, self.settings.seed), progress=self.progress)
+    log = trainer.train(training_prompts(n, self.settings.seed, self.train_set), progress=self.progress)
     trainer.save(merged)
     seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
     record = dict(train_seconds=round(seconds, 1), steps=len(log), n_train_prompts=n, final_loss=log[-1]['loss'], output_dir=str(output_dir))
@@ -329,10 +334,17 @@ FULL_SIZE_METHODS = ('base', 'safesteer')
 
 @patch
 def benchmarks(self:Pipeline, method:str) -> dict:
-    "The benchmarks `method` is evaluated on: the profile's `shared_subset` outside `FULL_SIZE_METHODS` and for repeats with another `train_seed`, if it has one."
+    """The benchmarks `method` is evaluated on: the profile's `shared_subset`, if it has one, outside `FULL_SIZE_METHODS` and
+    for variants (another `train_seed`, or `overrides`); every item for the base model and the main run."""
     s = self.settings
-    full = method == 'base' or (method in FULL_SIZE_METHODS and self.train_seed in (None, s.seed))   # the base model trains nothing
+    main_run = self.train_seed in (None, s.seed) and not self.overrides
+    full = method == 'base' or (method in FULL_SIZE_METHODS and main_run)   # the base model trains nothing
     return s.benchmarks if full or not s.shared_subset else s.shared_subset
+
+@patch(as_prop=True)
+def train_set(self:Pipeline) -> str:
+    "The profile's training prompts (`distill.train_set`, one of `TRAIN_SETS`; default AdvBench's)."
+    return get_profile(self.profile, self.model_name, **self.overrides).distill.get('train_set', 'advbench')
 
 @patch
 def eval_config(self:Pipeline, **overrides) -> EvalConfig:

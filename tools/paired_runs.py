@@ -5,6 +5,7 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods base        # then, in another shell:
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer opd_full --train-seed 1   # repeats
+    OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name borderline --overrides '{"distill": {"train_set": "borderline"}}'
     python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
 
 Writes figures/06_baselines_paired/06_baselines__<model>__<method>.json (the summary, with its paired differences from the
@@ -51,16 +52,21 @@ def main():
     ap.add_argument('--inputs-dir', default=str(ROOT/'figures'))
     ap.add_argument('--train-seed', type=int, default=None, help='repeat training with this seed, on the same prompts and items '
                     '(the summary is <method>_seed<k>.json; evaluated on the shared subset)')
+    ap.add_argument('--overrides', type=json.loads, default={}, help='profile parts merged over the profile, as JSON, e.g. '
+                    '\'{"distill": {"train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}\' (evaluated on the shared subset)')
+    ap.add_argument('--name', default='', help='the variant\'s name in its summary file, <method>_<name>.json (required with --overrides)')
     ap.add_argument('--status', action='store_true', help='print the interim paired differences on the multiple-choice '
                     'items scored so far, and stop')
     args = ap.parse_args()
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
-    pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed)
+    if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
+    pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed,
+                    overrides=args.overrides)
     if args.status:
         for method in (m for m in args.methods if m != 'base'): print(method, json.dumps(status(pipe, method), indent=1))
         return
     for method in args.methods:
-        name = method if args.train_seed is None else f'{method}_seed{args.train_seed}'
+        name = '_'.join([method] + ([f'seed{args.train_seed}'] if args.train_seed is not None else []) + ([args.name] if args.name else []))
         start, path = time.time(), artifact_path(args.figures_dir, '06_baselines', args.model, f'{name}.json')
         summary = pipe.run(method, path)
         print(json.dumps(dict(method=name, seconds=round(time.time() - start), summary=str(path), items=str(items_path(path)),
