@@ -7,6 +7,10 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer opd_full --train-seed 1   # repeats
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name borderline --overrides '{"distill": {"train_set": "borderline"}}'
     python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
+    python tools/paired_runs.py --methods base safesteer --save-progress   # finished benchmarks and chunks, to commit
+
+A run restores the committed progress (figures/06_baselines_paired/progress/) into its cache folder where that lacks
+it, so that a fresh machine resumes instead of starting over; each file is used only if its key matches the run.
 
 Writes figures/06_baselines_paired/06_baselines__<model>__<method>.json (the summary, with its paired differences from the
 base model once the base run is there) and .items.jsonl (every item's outcome). The direction and the safety tokens are
@@ -17,7 +21,7 @@ from pathlib import Path
 from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, paired_difference, paired_pvalue
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
-from safesteer.report import artifact_path
+from safesteer.report import artifact_path, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,11 +34,35 @@ def mc_outcomes_so_far(folder:Path, name:str) -> list[float]:
     pred = 'pred_norm' if PRIMARY_MC_METRIC.get(BENCHMARKS[name].source) == 'acc_norm' else 'pred'
     return [float(r[pred] == r['label']) for r in records]
 
+def eval_folder(pipe:Pipeline, method:str) -> Path:
+    "Where `method`'s run keeps its finished benchmarks (under `$SAFESTEER_CACHE/runs`)."
+    config = pipe.run_config(method)
+    return pipe.eval_folder(pipe.run_folder(method, config), config)
+
+def progress_folder(pipe:Pipeline, method:str) -> Path:
+    "The committed copy of that folder: `<figures>/progress/<run folder>/<evaluation folder>`."
+    folder = eval_folder(pipe, method)
+    return Path(pipe.figures)/'progress'/folder.parent.name/folder.name
+
+def save_progress(pipe:Pipeline, method:str) -> list[str]:
+    "Copy the run's finished benchmarks and finished chunks into the figures folder, to be committed."
+    source, target = eval_folder(pipe, method), progress_folder(pipe, method)
+    files = sorted(source.glob('*.json')) + sorted(source.glob('*.partial.jsonl')) if source.exists() else []
+    for f in files: write_text(target/f.name, f.read_text())
+    return [f.name for f in files]
+
+def restore_progress(pipe:Pipeline, method:str) -> list[str]:
+    """Copy the committed finished benchmarks and chunks into the run's folder where it lacks them (a fresh machine);
+    each is used only if its key (model weights, judge, settings) matches the run's."""
+    source, target = progress_folder(pipe, method), eval_folder(pipe, method)
+    copied = [f for f in sorted(source.glob('*')) if not (target/f.name).exists()
+              and not (f.name.endswith('.partial.jsonl') and (target/f.name.replace('.partial.jsonl', '.json')).exists())]
+    for f in copied: write_text(target/f.name, f.read_text())
+    return [f.name for f in copied]
+
 def status(pipe:Pipeline, method:str) -> dict:
     "Interim paired differences from the base model on the multiple-choice items both runs have scored so far."
-    def folder(m):
-        config = pipe.run_config(m)
-        return pipe.eval_folder(pipe.run_folder(m, config), config)
+    folder = lambda m: eval_folder(pipe, m)
     out = {}
     for name in (b for b in pipe.benchmarks(method) if BENCHMARKS[b].kind == 'multiple_choice'):
         base, other = mc_outcomes_so_far(folder('base'), name), mc_outcomes_so_far(folder(method), name)
@@ -55,6 +83,8 @@ def main():
     ap.add_argument('--overrides', type=json.loads, default={}, help='profile parts merged over the profile, as JSON, e.g. '
                     '\'{"distill": {"train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}\' (evaluated on the shared subset)')
     ap.add_argument('--name', default='', help='the variant\'s name in its summary file, <method>_<name>.json (required with --overrides)')
+    ap.add_argument('--save-progress', action='store_true', help='copy each run\'s finished benchmarks and chunks to '
+                    '<figures-dir>/progress/ (to commit, so that a fresh machine resumes from them), and stop')
     ap.add_argument('--status', action='store_true', help='print the interim paired differences on the multiple-choice '
                     'items scored so far, and stop')
     args = ap.parse_args()
@@ -62,12 +92,17 @@ def main():
     if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
     pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed,
                     overrides=args.overrides)
+    if args.save_progress:
+        for method in args.methods: print(method, save_progress(pipe, method))
+        return
     if args.status:
         for method in (m for m in args.methods if m != 'base'): print(method, json.dumps(status(pipe, method), indent=1))
         return
     for method in args.methods:
         name = '_'.join([method] + ([f'seed{args.train_seed}'] if args.train_seed is not None else []) + ([args.name] if args.name else []))
         start, path = time.time(), artifact_path(args.figures_dir, '06_baselines', args.model, f'{name}.json')
+        restored = restore_progress(pipe, method)
+        if restored: print(f'{name}: resuming from the committed progress {restored}', flush=True)
         summary = pipe.run(method, path)
         print(json.dumps(dict(method=name, seconds=round(time.time() - start), summary=str(path), items=str(items_path(path)),
                               headline={k: summary.get(k) for k in ('safety_mean', 'over_refusal', 'capability_mean')},
