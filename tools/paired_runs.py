@@ -18,7 +18,7 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, paired_difference, paired_pvalue
+from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, item_outcomes, paired_difference, paired_pvalue
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path, write_text
@@ -61,14 +61,22 @@ def restore_progress(pipe:Pipeline, method:str) -> list[str]:
     return [f.name for f in copied]
 
 def status(pipe:Pipeline, method:str) -> dict:
-    "Interim paired differences from the base model on the multiple-choice items both runs have scored so far."
+    "Interim paired differences from the base model: on the multiple-choice items both runs have scored, and on every benchmark both finished."
     folder = lambda m: eval_folder(pipe, m)
     out = {}
-    for name in (b for b in pipe.benchmarks(method) if BENCHMARKS[b].kind == 'multiple_choice'):
-        base, other = mc_outcomes_so_far(folder('base'), name), mc_outcomes_so_far(folder(method), name)
-        n = min(len(base), len(other))   # both score the same items in the same order
-        if n: out[name] = dict(paired_difference(base[:n], other[:n]), p=paired_pvalue(base[:n], other[:n]),
-                               discordant=sum(b != o for b, o in zip(base[:n], other[:n])) / n, base_acc=sum(base[:n]) / n)
+    for name in pipe.benchmarks(method):
+        if BENCHMARKS[name].kind == 'multiple_choice':
+            base, other = mc_outcomes_so_far(folder('base'), name), mc_outcomes_so_far(folder(method), name)
+            n = min(len(base), len(other))   # both score the same items in the same order
+            base, other = base[:n], other[:n]
+        else:   # a finished benchmark on both sides, paired by item
+            saved = [folder(m)/f'{name}.json' for m in ('base', method)]
+            if not all(p.exists() for p in saved): continue
+            b, o = (item_outcomes({name: json.loads(p.read_text())['value']['samples']})[name] for p in saved)
+            ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
+            base, other = [b[i] for i in ids], [o[i] for i in ids]
+        if base: out[name] = dict(paired_difference(base, other), p=paired_pvalue(base, other),
+                                  discordant=sum(x != y for x, y in zip(base, other)) / len(base), base_mean=sum(base) / len(base))
     return out
 
 def main():
@@ -85,8 +93,8 @@ def main():
     ap.add_argument('--name', default='', help='the variant\'s name in its summary file, <method>_<name>.json (required with --overrides)')
     ap.add_argument('--save-progress', action='store_true', help='copy each run\'s finished benchmarks and chunks to '
                     '<figures-dir>/progress/ (to commit, so that a fresh machine resumes from them), and stop')
-    ap.add_argument('--status', action='store_true', help='print the interim paired differences on the multiple-choice '
-                    'items scored so far, and stop')
+    ap.add_argument('--status', action='store_true', help='print the interim paired differences on the items both runs have '
+                    'scored so far, and stop')
     args = ap.parse_args()
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
