@@ -47,6 +47,7 @@ class PipelineSettings:
     voting: dict = field(default_factory=dict)      # VotingConfig overrides (default: the paper's for the model family)
     benchmarks: dict = field(default_factory=dict)  # benchmark -> items evaluated (None: all)
     shared_subset: dict = field(default_factory=dict) # benchmark -> items for methods outside `FULL_SIZE_METHODS` (empty: `benchmarks`)
+    hold_out_borderline: bool = False # also hold Do-Not-Answer's borderline training prompts out of the evaluation (needed to train on them)
     eval: dict = field(default_factory=dict)        # EvalConfig overrides
     seed: int = 0                    # seed of prompt splits, sampling, training and evaluation subsamples
     def __post_init__(self):
@@ -63,7 +64,7 @@ def pipeline_settings(profile:str, model_name:str='', parts:dict|None=None, **ov
                             direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []), teacher_coef=d.get('teacher_coef'),
                             target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
                             voting=voting, benchmarks=evaluation.pop('benchmarks'), shared_subset=evaluation.pop('shared_subset', {}),
-                            eval=evaluation)
+                            hold_out_borderline=evaluation.pop('hold_out_borderline', False), eval=evaluation)
     return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
@@ -90,10 +91,10 @@ def borderline_splits(seed:int=0) -> dict:
         warnings.simplefilter('ignore')   # the set repeats one prompt; the split drops it
         return split_prompts(load_prompts('donotanswer'), dict(train=N_BUDGET, eval=None), seed=seed)
 
-def held_out_prompts(seed:int=0) -> list[str]:
-    "The prompts every evaluation excludes: the direction's, the largest training budget's, and Do-Not-Answer's training part."
+def held_out_prompts(seed:int=0, borderline:bool=False) -> list[str]:
+    "The prompts an evaluation excludes: the direction's, the largest training budget's, and Do-Not-Answer's training part if `borderline`."
     s = advbench_splits(seed)
-    return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET] + borderline_splits(seed)['train']
+    return s['steering_train'] + s['steering_val'] + s['distill'][:N_BUDGET] + (borderline_splits(seed)['train'] if borderline else [])
 
 # %% ../nbs/08_pipeline.ipynb #c012
 RUN_RULES = {**key_rules(DistillConfig, 'training.'), **key_rules(EvalConfig, 'evaluation.')}
@@ -298,7 +299,8 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
     m = method_spec(method)
     evaluation = {k: v for k, v in asdict(self.eval_config()).items() if k != 'progress'}
     config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
-                  evaluation=dict(benchmarks=self.benchmarks(method), **evaluation))
+                  evaluation=dict(benchmarks=self.benchmarks(method), **evaluation,
+                                  **({'hold_out_borderline': True} if self.settings.hold_out_borderline else {})))
     if m.needs_direction: config['direction'] = direction_id(self.direction())
     if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
     if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
@@ -321,6 +323,9 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
     else: trainer = SafeSteerTrainer(model, self.tok, teacher, (tokens or self.safety_tokens()).check_compatible(self.tok).ids
                                      if m.uses_tokens else [], cfg, output_dir)
+    if self.train_set == 'borderline' and not self.settings.hold_out_borderline:
+        raise ValueError("training on the borderline prompts needs a profile that holds them out of its evaluation "
+                         "(evaluation.hold_out_borderline, as in cpu_paired)")
     log = trainer.train(training_prompts(n, self.settings.seed, self.train_set), progress=self.progress)
     trainer.save(merged)
     seconds = sum(r['seconds'] for r in log) + getattr(trainer.method, 'targets_seconds', 0.0)
@@ -353,7 +358,8 @@ def eval_config(self:Pipeline, **overrides) -> EvalConfig:
 @patch
 def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
     "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
-    return evaluate(model, self.tok, self.benchmarks(method), self.eval_config(), exclude=held_out_prompts(self.settings.seed),
+    exclude = held_out_prompts(self.settings.seed, self.settings.hold_out_borderline)
+    return evaluate(model, self.tok, self.benchmarks(method), self.eval_config(), exclude=exclude,
                     model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
 @patch

@@ -39,7 +39,8 @@ _PAIRED_EVALUATION = dict(   # the capability list from the base model's scores 
     benchmarks=dict(sciq=1000, **dict.fromkeys(_PAIRED_SAFETY, 100), **_PAIRED_OVER_REFUSAL, gsm8k=40, humaneval=40),
     shared_subset=dict(sciq=250, **dict.fromkeys(_PAIRED_SAFETY[:4], 40), jailbreak_harmbench=100,   # templates are dealt per set size
                        **_PAIRED_OVER_REFUSAL, gsm8k=20, humaneval=20),
-    judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True)
+    judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True,
+    hold_out_borderline=True)   # Do-Not-Answer's 100 borderline training prompts (08_pipeline) out of every evaluation
 _CPU_DISTILL = dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
                     loss=dict(chunk_size=64))
 _DIRECTION = dict(n_train=128, n_val=32, n_eval=32, max_new_tokens=64)   # §3.1's sizes; 02_steering's held-out rates: 32 prompts, 64 tokens

@@ -78,7 +78,8 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
     jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in sources if s not in per_model]
     for source, model in jobs:
         params = notebook_parameters(source.stem, model, profile, figures_dir, runs_dir, force, declared_parameters(source), models)
-        _run_notebook(source, model, params, runs, figures_dir, force, execute, report)
+        stale = model == ACROSS_MODELS and bool(report['ran'])   # a table across models is redrawn when a model's run changed
+        _run_notebook(source, model, params, runs, figures_dir, force or stale, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
     return report
 

@@ -18,21 +18,22 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, item_outcomes, paired_difference, paired_pvalue
+from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, item_id, item_outcomes, load_items, paired_difference, paired_pvalue
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def mc_outcomes_so_far(folder:Path, name:str) -> list[float]:
-    "Zero-one outcomes of multiple-choice set `name` in item order: its saved result, else its finished chunks."
+def mc_outcomes_so_far(folder:Path, name:str, n:int, seed:int=0) -> dict:
+    "Zero-one outcomes by item id of multiple-choice set `name` (`n` items): its saved result, else its finished chunks."
     saved, partial = folder/f'{name}.json', folder/f'{name}.partial.jsonl'
     if saved.exists(): records = json.loads(saved.read_text())['value']['samples']
     elif partial.exists(): records = [r for line in partial.read_text().splitlines()[1:] for r in json.loads(line)]
-    else: return []
+    else: return {}
+    ids = [item_id(it) for it in load_items(BENCHMARKS[name].source, n, seed)]   # chunks hold records in item order, without ids
     pred = 'pred_norm' if PRIMARY_MC_METRIC.get(BENCHMARKS[name].source) == 'acc_norm' else 'pred'
-    return [float(r[pred] == r['label']) for r in records]
+    return {i: float(r[pred] == r['label']) for i, r in zip(ids, records)}
 
 def eval_folder(pipe:Pipeline, method:str) -> Path:
     "Where `method`'s run keeps its finished benchmarks (under `$SAFESTEER_CACHE/runs`)."
@@ -44,37 +45,46 @@ def progress_folder(pipe:Pipeline, method:str) -> Path:
     folder = eval_folder(pipe, method)
     return Path(pipe.figures)/'progress'/folder.parent.name/folder.name
 
+def _chunks(path:Path) -> int:
+    "Lines in a progress file: a finished result counts more than any partial one."
+    return 10**9 if path.suffix == '.json' else len(path.read_text().splitlines()) if path.exists() else 0
+
+def _copy_newer(source:Path, target:Path) -> list[str]:
+    """Copy each file of `source` into `target` unless `target` holds as much: the same finished result, or a partial
+    file with as many lines (or the finished result it became)."""
+    copied = []
+    for f in sorted(source.glob('*.json')) + sorted(source.glob('*.partial.jsonl')) if source.exists() else []:
+        done = target/f.name.replace('.partial.jsonl', '.json')
+        if (target/f.name).exists() and _chunks(target/f.name) >= _chunks(f) or (f.suffix == '.jsonl' and done.exists()): continue
+        write_text(target/f.name, f.read_text()); copied.append(f.name)
+    return copied
+
 def save_progress(pipe:Pipeline, method:str) -> list[str]:
-    "Copy the run's finished benchmarks and finished chunks into the figures folder, to be committed."
-    source, target = eval_folder(pipe, method), progress_folder(pipe, method)
-    files = sorted(source.glob('*.json')) + sorted(source.glob('*.partial.jsonl')) if source.exists() else []
-    for f in files: write_text(target/f.name, f.read_text())
-    return [f.name for f in files]
+    "Copy the run's finished benchmarks and chunks into the figures folder (to commit) where they are ahead; drop chunks whose result is there."
+    target = progress_folder(pipe, method)
+    copied = _copy_newer(eval_folder(pipe, method), target)
+    for partial in target.glob('*.partial.jsonl'):
+        if (target/partial.name.replace('.partial.jsonl', '.json')).exists(): partial.unlink()
+    return copied
 
 def restore_progress(pipe:Pipeline, method:str) -> list[str]:
-    """Copy the committed finished benchmarks and chunks into the run's folder where it lacks them (a fresh machine);
-    each is used only if its key (model weights, judge, settings) matches the run's."""
-    source, target = progress_folder(pipe, method), eval_folder(pipe, method)
-    copied = [f for f in sorted(source.glob('*')) if not (target/f.name).exists()
-              and not (f.name.endswith('.partial.jsonl') and (target/f.name.replace('.partial.jsonl', '.json')).exists())]
-    for f in copied: write_text(target/f.name, f.read_text())
-    return [f.name for f in copied]
+    """Copy the committed finished benchmarks and chunks into the run's folder where they are ahead of it (a fresh
+    machine); each is used only if its key (model weights, judge, settings) matches the run's."""
+    return _copy_newer(progress_folder(pipe, method), eval_folder(pipe, method))
 
 def status(pipe:Pipeline, method:str) -> dict:
     "Interim paired differences from the base model: on the multiple-choice items both runs have scored, and on every benchmark both finished."
     folder = lambda m: eval_folder(pipe, m)
     out = {}
     for name in pipe.benchmarks(method):
-        if BENCHMARKS[name].kind == 'multiple_choice':
-            base, other = mc_outcomes_so_far(folder('base'), name), mc_outcomes_so_far(folder(method), name)
-            n = min(len(base), len(other))   # both score the same items in the same order
-            base, other = base[:n], other[:n]
-        else:   # a finished benchmark on both sides, paired by item
+        if BENCHMARKS[name].kind == 'multiple_choice':   # nested subsets: paired by item id, not by position
+            b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in ('base', method))
+        else:   # a finished benchmark on both sides
             saved = [folder(m)/f'{name}.json' for m in ('base', method)]
             if not all(p.exists() for p in saved): continue
             b, o = (item_outcomes({name: json.loads(p.read_text())['value']['samples']})[name] for p in saved)
-            ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
-            base, other = [b[i] for i in ids], [o[i] for i in ids]
+        ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
+        base, other = [b[i] for i in ids], [o[i] for i in ids]
         if base: out[name] = dict(paired_difference(base, other), p=paired_pvalue(base, other),
                                   discordant=sum(x != y for x, y in zip(base, other)) / len(base), base_mean=sum(base) / len(base))
     return out
