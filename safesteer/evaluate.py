@@ -514,7 +514,7 @@ def evaluate(model, tok,
     "Run `benchmarks` on `model` and return result rows with standard errors and per-item samples."
     cfg, paths = cfg or EvalConfig(), paths or {}
     if on_error not in ('raise', 'warn'): raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
-    judges = list(judges or config_judges(cfg))
+    judges = list(judges or [])   # empty: `config_judges(cfg)`, loaded when a benchmark first needs a judge
     extra = [LogitJudge(model, tok, batch_size=cfg.mc_batch_size, system=cfg.system)] if cfg.logit_judge else []
     model_name = model_name or str(getattr(model.config, 'name_or_path', '') or type(model).__name__)
     fingerprint = model_fingerprint(model) if output_dir is not None else None
@@ -522,9 +522,10 @@ def evaluate(model, tok,
     for key, n in benchmarks.items():
         name, bench = get_benchmark(key)
         keys, start = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time()
-        use = judges + extra if bench.kind in ('safety', 'over_refusal') else []
+        use = (judges or config_judges(cfg)) + extra if bench.kind in ('safety', 'over_refusal') else []
         saved = None if output_dir is None else _saved_key(fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name))
-        resume = None if output_dir is None else partial(resumable_map, Path(output_dir)/f'{name}.partial.jsonl', saved, chunk=25)
+        chunks = None if output_dir is None else Path(output_dir)/f'{name}.partial.jsonl'
+        resume = None if output_dir is None else partial(resumable_map, chunks, saved, chunk=25)
         def run():
             rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys, resume)
             return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
@@ -532,7 +533,7 @@ def evaluate(model, tok,
             if output_dir is None: done, reused = run(), False
             else:
                 done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
-                Path(output_dir, f'{name}.partial.jsonl').unlink(missing_ok=True)   # its chunks, now in the saved result
+                chunks.unlink(missing_ok=True)   # its chunks, now in the saved result
         except Exception as e:
             if on_error == 'raise' or isinstance(e, ArtifactError): raise
             result.errors[name] = f'{type(e).__name__}: {e}'

@@ -286,7 +286,7 @@ def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_a
 @patch
 def distill_config(self:Pipeline, method:str, n_prompts:int|None=None, loss:dict|None=None):
     "The `DistillConfig` and number of training prompts of `method` under the profile, with overrides."
-    m, parts = method_spec(method), {k: v for k, v in self.overrides.get('distill', {}).items() if k != 'train_set'}
+    m, parts = method_spec(method), self.overrides.get('distill', {})   # `profile_config` drops what is not a DistillConfig field
     family_lr = 'lr' not in get_profile(self.profile, **self.overrides).distill   # the paper's lr depends on the model's family
     seed = self.settings.seed if self.train_seed is None else self.train_seed
     cfg, n = profile_config(self.profile, self.model if family_lr else None, **{**parts, 'seed': seed,   # the method's own loss

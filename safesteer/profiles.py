@@ -5,7 +5,7 @@
 # %% ../nbs/00b_profiles.ipynb #c003
 from __future__ import annotations
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # %% auto #0
 __all__ = ['PROFILES', 'COLAB_MODEL', 'MODEL_SETTINGS', 'FAMILY_LR', 'Profile', 'deep_merged', 'get_profile', 'family_lr']
@@ -41,10 +41,14 @@ _PAIRED_EVALUATION = dict(   # the capability list from the base model's scores 
                        **_PAIRED_OVER_REFUSAL, gsm8k=20, humaneval=20),
     judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True,
     hold_out_borderline=True)   # Do-Not-Answer's 100 borderline training prompts (08_pipeline) out of every evaluation
-_CPU_DISTILL = dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
-                    loss=dict(chunk_size=64))
 _DIRECTION = dict(n_train=128, n_val=32, n_eval=32, max_new_tokens=64)   # §3.1's sizes; 02_steering's held-out rates: 32 prompts, 64 tokens
 _ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
+_CPU = Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
+    direction=_DIRECTION,
+    distill=dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
+                 loss=dict(chunk_size=64), n_eval=32),
+    evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=32, gsm8k_max_new_tokens=192),
+    ablations=dict(windows=[8, 16, 0], **_ABLATIONS))
 
 PROFILES = {
     'tiny': Profile('the random test model: every stage in seconds, numbers meaningless',
@@ -54,17 +58,10 @@ PROFILES = {
         distill=dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2, n_eval=4),
         evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False),
         ablations=dict(token_set_sizes=[10, 50, 200], horizons=[1, 7], windows=[2, 0], n_prompts=[2, 4])),
-    'cpu': Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
-        direction=_DIRECTION,
-        distill=dict(_CPU_DISTILL, n_eval=32),
-        evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=32, gsm8k_max_new_tokens=192),
-        ablations=dict(windows=[8, 16, 0], **_ABLATIONS)),
-    'cpu_paired': Profile("the `cpu` profile's training, evaluated in pairs: the model refusal judge, the benchmark sizes SafeSteer "
-                          "and the base model need for a half-point capability error, a shared subset for the other methods",
-        direction=_DIRECTION,
-        distill=dict(_CPU_DISTILL, n_eval=32),
-        evaluation=_PAIRED_EVALUATION,
-        ablations=dict(windows=[8, 16, 0], **_ABLATIONS)),
+    'cpu': _CPU,
+    'cpu_paired': replace(_CPU, evaluation=_PAIRED_EVALUATION,   # everything else is the `cpu` profile's
+        description="the `cpu` profile's training, evaluated in pairs: the model refusal judge, the benchmark sizes SafeSteer "
+                    "and the base model need for a half-point capability error, a shared subset for the other methods"),
     'paper': Profile("§4.1: 100 prompts x 8 rollouts of up to 512 tokens, full fine-tuning at the family's lr; full benchmarks",
         direction=_DIRECTION,
         distill=dict(n_prompts=100, n_samples=8, max_new_tokens=512, sequences_per_step=32, micro_batch=8, lora=False, n_eval=100),

@@ -73,11 +73,11 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
     nbs, runs = find_notebooks(nbs_dir), Path(runs_dir or cache_dir('runs'))
     execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
     report = dict(ran=[], skipped=[], failed=[])
-    sources = [_notebook_source(nbs, name) for name in notebooks]
-    per_model = [s for s in sources if 'model_name' in declared_parameters(s)]
-    jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in sources if s not in per_model]
+    declared = {s: declared_parameters(s) for s in (_notebook_source(nbs, name) for name in notebooks)}   # each notebook read once
+    per_model = [s for s in declared if 'model_name' in declared[s]]
+    jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in declared if s not in per_model]
     for source, model in jobs:
-        params = notebook_parameters(source.stem, model, profile, figures_dir, runs_dir, force, declared_parameters(source), models)
+        params = notebook_parameters(source.stem, model, profile, figures_dir, runs_dir, force, declared[source], models)
         stale = model == ACROSS_MODELS and bool(report['ran'])   # a table across models is redrawn when a model's run changed
         _run_notebook(source, model, params, runs, figures_dir, force or stale, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")

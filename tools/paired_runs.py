@@ -18,7 +18,7 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from safesteer.evaluate import BENCHMARKS, PRIMARY_MC_METRIC, item_id, item_outcomes, load_items, paired_difference, paired_pvalue
+from safesteer.evaluate import BENCHMARKS, item_id, item_outcomes, load_items, paired_difference, paired_pvalue, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path, write_text
@@ -31,9 +31,9 @@ def mc_outcomes_so_far(folder:Path, name:str, n:int, seed:int=0) -> dict:
     if saved.exists(): records = json.loads(saved.read_text())['value']['samples']
     elif partial.exists(): records = [r for line in partial.read_text().splitlines()[1:] for r in json.loads(line)]
     else: return {}
-    ids = [item_id(it) for it in load_items(BENCHMARKS[name].source, n, seed)]   # chunks hold records in item order, without ids
-    pred = 'pred_norm' if PRIMARY_MC_METRIC.get(BENCHMARKS[name].source) == 'acc_norm' else 'pred'
-    return {i: float(r[pred] == r['label']) for i, r in zip(ids, records)}
+    source = BENCHMARKS[name].source
+    ids = [item_id(it) for it in load_items(source, n, seed)]   # chunks hold records in item order, without ids
+    return {i: sample_outcome('multiple_choice', r, source) for i, r in zip(ids, records)}
 
 def eval_folder(pipe:Pipeline, method:str) -> Path:
     "Where `method`'s run keeps its finished benchmarks (under `$SAFESTEER_CACHE/runs`)."
