@@ -54,9 +54,15 @@ def _codec(encoding:str) -> str:
     "UTF-8 reads also drop a byte-order mark."
     return 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8', 'utf8') else encoding
 
+def _line_end(path, encoding) -> str|None:
+    "`'\\n'` if the file's first line ends in a bare line feed, so that a bare `\\r` later in the file is text; else `None` (any break)."
+    with open(path, encoding=encoding, newline='') as f: first = f.readline()
+    return '\n' if first.endswith('\n') and not first.endswith('\r\n') else None
+
 def _csv(path, encoding):
     with open(path, encoding=encoding) as f: comments = sum(1 for _ in takewhile(lambda l: l.startswith('#'), f))
-    return pd.read_csv(path, skiprows=comments, keep_default_na=False, dtype=str, encoding=encoding).to_dict('records')
+    return pd.read_csv(path, skiprows=comments, keep_default_na=False, dtype=str, encoding=encoding,
+                       lineterminator=_line_end(path, encoding)).to_dict('records')
 
 def _jsonl(path, encoding, opener=open):
     with opener(path, 'rt', encoding=encoding) as f: return [json.loads(line) for line in f if line.strip()]

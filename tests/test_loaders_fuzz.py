@@ -26,6 +26,7 @@ def load_quietly(path, **kw):
 @given(st.sampled_from(FORMATS[:3]), st.lists(prompt, min_size=1, max_size=8))
 @example('.csv', ['007', '1e5'])   # text that looks like a number stays text
 @example('.csv', ['NaN', 'True'])  # and so does text that looks like a missing value or a bool
+@example('.csv', ['a\rb', 'c'])    # a bare carriage return, which pandas writes unquoted, stays inside its prompt
 def test_any_prompt_text_round_trips(suffix, prompts):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d)/f'prompts{suffix}'
