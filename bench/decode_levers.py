@@ -230,10 +230,9 @@ def draw_gumbel(scores):                 # argmax(x - log E): the exponential ra
 def draw_race(scores):                   # argmax(exp(x - max) / E): the race on unnormalised probabilities
     w = (scores - scores.amax(-1, keepdim=True)).exp_()
     return w.div_(torch.empty_like(w).exponential_()).argmax(-1)
-def draw_inverse_cdf(scores):            # one uniform per row against the cumulative unnormalised probabilities
-    c = (scores - scores.amax(-1, keepdim=True)).exp_().cumsum_(-1)
-    u = torch.rand(len(c), 1, dtype=c.dtype) * c[:, -1:]
-    return torch.searchsorted(c, u).squeeze(1).clamp_(max=c.shape[1] - 1)
+def draw_inverse_cdf(scores):            # one uniform per row against the cumulative unnormalised probabilities (the library's option)
+    from safesteer.distill import inverse_cdf_draw
+    return inverse_cdf_draw(scores)
 DRAWS = dict(multinomial=draw_multinomial, gumbel=draw_gumbel, race_unnormalised=draw_race, inverse_cdf=draw_inverse_cdf)
 
 class Draw:

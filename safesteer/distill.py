@@ -24,9 +24,9 @@ from .judges import is_refusal
 from .profiles import get_profile, deep_merged, family_lr
 
 # %% auto #0
-__all__ = ['SLICES', 'DIVERGENCES', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss', 'window_mask',
-           'completion_mask', 'Rollouts', 'FiniteLogits', 'sample_rollouts', 'DistillConfig', 'profile_config',
-           'result_settings', 'MaskedOPD', 'SafeSteerTrainer']
+__all__ = ['SLICES', 'DIVERGENCES', 'DRAWS', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss', 'window_mask',
+           'completion_mask', 'Rollouts', 'inverse_cdf_draw', 'InverseCDFDraw', 'FiniteLogits', 'sample_rollouts',
+           'DistillConfig', 'profile_config', 'result_settings', 'MaskedOPD', 'SafeSteerTrainer']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -179,6 +179,21 @@ class Rollouts:
         return Rollouts(self.instructions[rows], self.prompt_ids[rows, first:], prompt_mask[:, first:],
                         self.completions[rows, :end], mask[:, :end], self.texts[rows])
 
+def inverse_cdf_draw(scores:torch.Tensor) -> torch.Tensor:
+    "One token per row of logits `scores`: one uniform number against the cumulative unnormalised probabilities."
+    c = (scores.float() - scores.float().amax(-1, keepdim=True)).exp_().cumsum_(-1)
+    u = torch.rand(len(c), 1, device=c.device) * c[:, -1:]
+    return torch.searchsorted(c, u, right=True).squeeze(1).clamp_(max=c.shape[1] - 1)   # right: zero-probability tokens never win
+
+class InverseCDFDraw(LogitsProcessor):
+    "Draw the next token with `inverse_cdf_draw` at `temperature` and leave only it finite, so that greedy decoding takes it."
+    def __init__(self, temperature:float=1.0): self.temperature = temperature
+    def __call__(self, input_ids, scores):
+        token = inverse_cdf_draw(scores / self.temperature)
+        return torch.full_like(scores, float('-inf')).scatter_(1, token[:, None], 0.)
+
+DRAWS = ('multinomial', 'inverse_cdf')
+
 class FiniteLogits(LogitsProcessor):
     "Stop generation at the first position whose logits hold NaN or +inf (sampling from them fails obscurely, or samples garbage)."
     def __init__(self, prompt_len:int): self.prompt_len = prompt_len
@@ -191,13 +206,19 @@ class FiniteLogits(LogitsProcessor):
 
 @torch.no_grad()
 def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new_tokens:int=512,
-                    temperature:float=1.0, system:str|None=None) -> Rollouts:
-    "`n_samples` on-policy completions of each instruction, sampled from `model` (non-finite logits raise `FloatingPointError`)."
+                    temperature:float=1.0, system:str|None=None, draw:str='multinomial') -> Rollouts:
+    """`n_samples` on-policy completions of each instruction, sampled from `model` with `draw` (one of `DRAWS`);
+    non-finite logits raise `FloatingPointError`."""
+    if draw not in DRAWS: raise ValueError(f"draw must be one of {DRAWS}, got {draw!r}")
     enc = tok(format_prompts(tok, instructions, system), return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
-    with sliced_output_head(model):
-        out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-                             num_return_sequences=n_samples, pad_token_id=tok.pad_token_id,
-                             logits_processor=LogitsProcessorList([FiniteLogits(enc.input_ids.shape[1])]))
+    finite = FiniteLogits(enc.input_ids.shape[1])
+    if draw == 'multinomial':
+        how = dict(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n_samples,
+                   logits_processor=LogitsProcessorList([finite]))
+    else:   # greedy decoding of the drawn token; greedy refuses num_return_sequences, so the prompts repeat by hand
+        how = dict(input_ids=enc.input_ids.repeat_interleave(n_samples, 0), attention_mask=enc.attention_mask.repeat_interleave(n_samples, 0),
+                   do_sample=False, logits_processor=LogitsProcessorList([finite, InverseCDFDraw(temperature)]))
+    with sliced_output_head(model): out = model.generate(**how, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
     completions = out[:, enc.input_ids.shape[1]:]
     mask = completion_mask(completions, eot_token_ids(tok, model))
     return Rollouts([i for i in instructions for _ in range(n_samples)], enc.input_ids.repeat_interleave(n_samples, 0),
@@ -211,6 +232,7 @@ class DistillConfig(TrainConfig):
     n_samples: int = 8               # completions sampled per prompt
     max_new_tokens: int = 512        # rollout length limit
     temperature: float = 1.0         # rollout sampling temperature
+    draw: str = field(default='multinomial', metadata=dict(neutral=True))   # how a rollout token is drawn: 'multinomial' (generate's) or 'inverse_cdf' (cheaper, another random stream)
     rollout_batch: int|None = field(default=None, metadata=dict(neutral=True))   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     loss: LossConfig = field(default_factory=LossConfig)
     anchor_weight: float = field(default=0.0, metadata=dict(neutral=True))   # weight of the harmless-anchor term (0: the paper, harmful prompts only)
@@ -224,6 +246,7 @@ class DistillConfig(TrainConfig):
             raise ValueError(f"rollout_batch ({self.rollout_batch}) must be None or a positive multiple of micro_batch "
                              f"({self.micro_batch})")
         if self.anchor_weight < 0: raise ValueError(f"anchor_weight must be >= 0, got {self.anchor_weight}")
+        if self.draw not in DRAWS: raise ValueError(f"draw must be one of {DRAWS}, got {self.draw!r}")
         super().__post_init__()
 
     @property
@@ -298,7 +321,7 @@ def rollouts(self:MaskedOPD, prompts:list[str]) -> list[Rollouts]:
     "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
     cfg, per = self.cfg, self.cfg.prompts_per_rollout
     try: return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
-                                 cfg.temperature) for i in range(0, len(prompts), per)]
+                                 cfg.temperature, draw=cfg.draw) for i in range(0, len(prompts), per)]
     except FloatingPointError as e: raise FloatingPointError(f"{e} (the student's logits)") from e
 
 @patch
