@@ -5,7 +5,7 @@
 # %% ../nbs/04_distill.ipynb #c003
 from __future__ import annotations
 import copy, json, math, os, time
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, nullcontext, contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -26,7 +26,7 @@ from .profiles import get_profile, deep_merged, family_lr
 # %% auto #0
 __all__ = ['SLICES', 'DIVERGENCES', 'DRAWS', 'LossConfig', 'slice_logprobs', 'divergence', 'distill_loss', 'window_mask',
            'completion_mask', 'Rollouts', 'inverse_cdf_draw', 'InverseCDFDraw', 'FiniteLogits', 'sample_rollouts',
-           'DistillConfig', 'profile_config', 'result_settings', 'MaskedOPD', 'SafeSteerTrainer']
+           'DistillConfig', 'profile_config', 'result_settings', 'MaskedOPD', 'merged_adapters', 'SafeSteerTrainer']
 
 # %% ../nbs/04_distill.ipynb #c006
 SLICES, DIVERGENCES = ('unnormalised', 'renormalised', 'full'), ('reverse', 'forward', 'jsd')
@@ -232,6 +232,7 @@ class DistillConfig(TrainConfig):
     n_samples: int = 8               # completions sampled per prompt
     max_new_tokens: int = 512        # rollout length limit
     temperature: float = 1.0         # rollout sampling temperature
+    merge_for_sampling: bool = field(default=False, metadata=dict(neutral=True))   # LoRA: adapters merged into the weights while sampling (faster decoding; weights back within rounding)
     draw: str = field(default='multinomial', metadata=dict(neutral=True))   # how a rollout token is drawn: 'multinomial' (generate's) or 'inverse_cdf' (cheaper, another random stream)
     rollout_batch: int|None = field(default=None, metadata=dict(neutral=True))   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -247,6 +248,8 @@ class DistillConfig(TrainConfig):
                              f"({self.micro_batch})")
         if self.anchor_weight < 0: raise ValueError(f"anchor_weight must be >= 0, got {self.anchor_weight}")
         if self.draw not in DRAWS: raise ValueError(f"draw must be one of {DRAWS}, got {self.draw!r}")
+        if self.merge_for_sampling and not self.lora:
+            raise ValueError("merge_for_sampling merges LoRA adapters: set lora=True, or leave it off for full fine-tuning")
         super().__post_init__()
 
     @property
@@ -316,12 +319,23 @@ class MaskedOPD:
         return enc.input_ids, enc.attention_mask
 
 # %% ../nbs/04_distill.ipynb #n5b7e10a
+@contextmanager
+def merged_adapters(model, merge:bool=True):
+    """While inside, `model`'s LoRA adapters are merged into its weights (one product per projection instead of three);
+    after, they are taken out again, which gives the weights back up to one rounding each."""
+    if not merge: yield; return
+    model.merge_adapter()
+    try: yield
+    finally: model.unmerge_adapter()
+
 @patch
 def rollouts(self:MaskedOPD, prompts:list[str]) -> list[Rollouts]:
     "The student's rollouts of `prompts`, sampled `cfg.rollout_batch` sequences (all of them by default) per call."
     cfg, per = self.cfg, self.cfg.prompts_per_rollout
-    try: return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
-                                 cfg.temperature, draw=cfg.draw) for i in range(0, len(prompts), per)]
+    try:
+        with merged_adapters(self.trainer.model, cfg.merge_for_sampling):
+            return [sample_rollouts(self.trainer.model, self.tok, prompts[i:i + per], cfg.n_samples, cfg.max_new_tokens,
+                                    cfg.temperature, draw=cfg.draw) for i in range(0, len(prompts), per)]
     except FloatingPointError as e: raise FloatingPointError(f"{e} (the student's logits)") from e
 
 @patch
