@@ -605,9 +605,21 @@ def rejudge(path:str|Path,           # a saved replies/samples JSONL file
         for f in fs: r[verdict_column(f, judge.name)] = verdicts.get((_request(r), r[f])) if isinstance(r.get(f), str) else None
     with atomic_path(out or path) as tmp:
         tmp.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
-    rates = {c: verdict_rate([r[c] for r in rows if c in r]) for c in cols}
     return dict(path=str(out or path), judge=judge.name, skipped=False, rows=len(rows), judged=len(pairs),
-                rates={c: dict(rate=v, n=n) for c, (v, n) in rates.items()})
+                rates=_rates(rows, cols), by_benchmark=_rates_by_benchmark(rows, cols))
+
+def _rates(rows:list[dict], cols:list[str]) -> dict:
+    "`{column: {rate, n}}`: the share of `True` among each verdict column's non-missing values in `rows`."
+    rates = {c: verdict_rate([r[c] for r in rows if c in r]) for c in cols}
+    return {c: dict(rate=v, n=n) for c, (v, n) in rates.items()}
+
+def _rates_by_benchmark(rows:list[dict], cols:list[str]) -> dict:
+    "The same per `benchmark` of an evaluation's per-item file (the rates its summary reports); empty for other files."
+    groups = {}
+    for r in rows:
+        if 'benchmark' in r: groups.setdefault(r['benchmark'], []).append(r)
+    judged = {b: [c for c in cols if any(c in r for r in rs)] for b, rs in groups.items()}
+    return {b: _rates(rs, judged[b]) for b, rs in groups.items() if judged[b]}
 
 # %% ../nbs/01a_judges.ipynb #j024
 REFUSAL_JUDGES = {
