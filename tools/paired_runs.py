@@ -6,6 +6,8 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer opd_full --train-seed 1   # repeats
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name borderline --overrides '{"distill": {"train_set": "borderline"}}'
+    OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name authors --summary figures/04_distill_authors/04_distill__qwen2.5-coder-0.5b-instruct__summary.json \
+        --overrides '{"distill": {"lora": false, "weights_dtype": "bfloat16", "lr": 1e-5, "n_samples": 8, "sequences_per_step": 32, "max_new_tokens": 256, "train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}'
     python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
     python tools/paired_runs.py --methods base safesteer --save-progress   # finished benchmarks and chunks, to commit
 
@@ -101,6 +103,8 @@ def main():
     ap.add_argument('--overrides', type=json.loads, default={}, help='profile parts merged over the profile, as JSON, e.g. '
                     '\'{"distill": {"train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}\' (evaluated on the shared subset)')
     ap.add_argument('--name', default='', help='the variant\'s name in its summary file, <method>_<name>.json (required with --overrides)')
+    ap.add_argument('--summary', default='', help='write the summary (and its .items.jsonl) here instead, e.g. '
+                    'figures/04_distill_authors/04_distill__<model>__summary.json (one method only)')
     ap.add_argument('--save-progress', action='store_true', help='copy each run\'s finished benchmarks and chunks to '
                     '<figures-dir>/progress/ (to commit, so that a fresh machine resumes from them), and stop')
     ap.add_argument('--status', action='store_true', help='print the interim paired differences on the items both runs have '
@@ -108,6 +112,7 @@ def main():
     args = ap.parse_args()
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
+    if args.summary and len(args.methods) > 1: ap.error('--summary names one file: give one method')
     pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed,
                     overrides=args.overrides)
     if args.save_progress:
@@ -118,7 +123,7 @@ def main():
         return
     for method in args.methods:
         name = '_'.join([method] + ([f'seed{args.train_seed}'] if args.train_seed is not None else []) + ([args.name] if args.name else []))
-        start, path = time.time(), artifact_path(args.figures_dir, '06_baselines', args.model, f'{name}.json')
+        start, path = time.time(), Path(args.summary) if args.summary else artifact_path(args.figures_dir, '06_baselines', args.model, f'{name}.json')
         restored = restore_progress(pipe, method)
         if restored: print(f'{name}: resuming from the committed progress {restored}', flush=True)
         summary = pipe.run(method, path)
