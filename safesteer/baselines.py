@@ -18,7 +18,7 @@ from .distill import DistillConfig
 from .report import write_json
 
 # %% auto #0
-__all__ = ['sequence_nll', 'SFT', 'prompt_states', 'pca_basis', 'project', 'relative_shift']
+__all__ = ['sequence_nll', 'SFT', 'prompt_states', 'pca_basis', 'project', 'relative_shift', 'restricted', 'seed_spread']
 
 # %% ../nbs/06_baselines.ipynb #nd5b8a48
 def sequence_nll(logits:torch.Tensor, # [batch, T, vocab] student logits predicting each target token
@@ -128,3 +128,29 @@ def project(x:torch.Tensor, basis:tuple) -> torch.Tensor:
 def relative_shift(x:torch.Tensor, base:torch.Tensor) -> float:
     "Mean distance of each row of `x` from the same row of `base`, over the mean distance of `base`'s rows from their centre."
     return ((x - base).norm(dim=-1).mean() / (base - base.mean(0)).norm(dim=-1).mean()).item()
+
+# %% ../nbs/06_baselines.ipynb #e751d043
+import statistics
+from .evaluate import paired_comparison
+
+def restricted(outcomes:dict, # `item_outcomes` of one run
+               like:dict,     # `item_outcomes` of another run, on a subset of the benchmarks and items
+              ) -> dict:
+    "`outcomes` on the benchmarks and items of `like` only."
+    return {b: {i: v for i, v in outcomes[b].items() if i in like[b]} for b in like if b in outcomes}
+
+def seed_spread(base:dict, # `item_outcomes` of the base model
+                runs:dict, # training seed -> `item_outcomes` of one method's run with that seed, all on the same items
+               ) -> dict:
+    """Per group (safety, over_refusal, capability): each seed's paired difference from the base model (`deltas`, in
+    the order of `runs`), their mean and standard deviation across seeds (`sd`), and the mean item-level standard
+    error of one run (`item_stderr`), over `n` items."""
+    paired = {k: paired_comparison(base, o) for k, o in runs.items()}
+    groups = set.intersection(*(set(p) for p in paired.values())) if paired else set()
+    out = {}
+    for g in sorted(groups):
+        deltas = [paired[k][g]['delta'] for k in runs]
+        out[g] = dict(seeds=list(runs), deltas=deltas, mean=statistics.mean(deltas),
+                      sd=statistics.stdev(deltas) if len(deltas) > 1 else float('nan'),
+                      item_stderr=statistics.mean(paired[k][g]['stderr'] for k in runs), n=paired[next(iter(runs))][g]['n'])
+    return out

@@ -29,9 +29,10 @@ from .report import artifact_path, model_slug, write_json
 
 # %% auto #0
 __all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS',
-           'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts', 'borderline_splits',
-           'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none', 'matching_summaries', 'find_summary',
-           'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline', 'items_path']
+           'SEEDED_METHODS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts',
+           'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none',
+           'matching_summaries', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline',
+           'items_path']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -48,6 +49,7 @@ class PipelineSettings:
     benchmarks: dict = field(default_factory=dict)  # benchmark -> items evaluated (None: all)
     shared_subset: dict = field(default_factory=dict) # benchmark -> items for methods outside `FULL_SIZE_METHODS` (empty: `benchmarks`)
     hold_out_borderline: bool = False # also hold Do-Not-Answer's borderline training prompts out of the evaluation (needed to train on them)
+    train_seeds: list = field(default_factory=list) # training seeds besides `seed` for `SEEDED_METHODS` (06_baselines: the spread across seeds)
     eval: dict = field(default_factory=dict)        # EvalConfig overrides
     seed: int = 0                    # seed of prompt splits, sampling, training and evaluation subsamples
     def __post_init__(self):
@@ -64,7 +66,8 @@ def pipeline_settings(profile:str, model_name:str='', parts:dict|None=None, **ov
                             direction=d.get('selection', {}), calibration_coefs=d.get('calibration_coefs', []), teacher_coef=d.get('teacher_coef'),
                             target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
                             voting=voting, benchmarks=evaluation.pop('benchmarks'), shared_subset=evaluation.pop('shared_subset', {}),
-                            hold_out_borderline=evaluation.pop('hold_out_borderline', False), eval=evaluation)
+                            hold_out_borderline=evaluation.pop('hold_out_borderline', False), train_seeds=evaluation.pop('train_seeds', []),
+                            eval=evaluation)
     return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 
 # %% ../nbs/08_pipeline.ipynb #c009
@@ -336,6 +339,15 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
 # %% ../nbs/08_pipeline.ipynb #n3bdf199
 FULL_SIZE_METHODS = ('base', 'safesteer')
 "Methods evaluated on every item of the profile's `benchmarks`; the others may use its `shared_subset` (nested in them)."
+SEEDED_METHODS = ('safesteer', 'opd_full')
+"Methods trained again with the profile's `train_seeds`: SafeSteer and its closest baseline."
+
+@patch
+def with_train_seed(self:Pipeline, train_seed:int) -> Pipeline:
+    "This pipeline with another training seed (the same data and items), sharing the loaded model, direction and tokens."
+    other = copy.copy(self)
+    other.train_seed, other._done = train_seed, {}
+    return other
 
 @patch
 def benchmarks(self:Pipeline, method:str) -> dict:

@@ -18,7 +18,7 @@ class Profile:
     direction: dict = field(default_factory=dict)      # §3.1: n_train and n_val prompts of each kind, `selection` (DirectionConfig fields), calibration_coefs, target_refusal; 02_steering's n_eval held-out prompts and max_new_tokens
     voting: dict = field(default_factory=dict)         # §3.2: filter_prompts (vote on harmless prompts the base model does not refuse) and VotingConfig fields
     distill: dict = field(default_factory=dict)        # §3.3: n_prompts, DistillConfig fields (`loss`: LossConfig fields), 04_distill's n_eval held-out prompts per set
-    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}), shared_subset (the same for methods evaluated on fewer items) and EvalConfig fields
+    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}), shared_subset (the same for methods evaluated on fewer items), train_seeds (repeats of the seeded methods' training) and EvalConfig fields
     ablations: dict = field(default_factory=dict)      # 07_ablations' grid: token_set_sizes, horizons, windows (0: the whole reply), n_prompts
 
 def deep_merged(base:dict, update:dict) -> dict:
@@ -40,7 +40,8 @@ _PAIRED_EVALUATION = dict(   # the capability list from the base model's scores 
     shared_subset=dict(sciq=250, **dict.fromkeys(_PAIRED_SAFETY[:4], 40), jailbreak_harmbench=100,   # templates are dealt per set size
                        **_PAIRED_OVER_REFUSAL, gsm8k=20, humaneval=20),
     judge='refusal_qwen05b', max_new_tokens=64, gsm8k_max_new_tokens=256, logit_judge=False, drop_finished=True, mc_shared_prefix=True,
-    hold_out_borderline=True)   # Do-Not-Answer's 100 borderline training prompts (08_pipeline) out of every evaluation
+    hold_out_borderline=True,   # Do-Not-Answer's 100 borderline training prompts (08_pipeline) out of every evaluation
+    train_seeds=[1, 2])         # SafeSteer and full-vocabulary OPD trained again with these seeds: the spread across seeds
 _DIRECTION = dict(n_train=128, n_val=32, n_eval=32, max_new_tokens=64)   # §3.1's sizes; 02_steering's held-out rates: 32 prompts, 64 tokens
 _ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
 _CPU = Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
@@ -56,7 +57,7 @@ PROFILES = {
                        selection=dict(filter_prompts=False, kl_threshold=1e9, induce_refusal_threshold=-1e9)),
         voting=dict(filter_prompts=False, n_samples=2),
         distill=dict(n_prompts=4, n_samples=2, max_new_tokens=6, sequences_per_step=4, micro_batch=2, lora=True, lr=1e-2, n_eval=4),
-        evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False),
+        evaluation=dict(benchmarks=_TINY_BENCHMARKS, max_new_tokens=4, gsm8k_max_new_tokens=8, logit_judge=False, train_seeds=[1]),
         ablations=dict(token_set_sizes=[10, 50, 200], horizons=[1, 7], windows=[2, 0], n_prompts=[2, 4])),
     'cpu': _CPU,
     'cpu_paired': replace(_CPU, evaluation=_PAIRED_EVALUATION,   # everything else is the `cpu` profile's
