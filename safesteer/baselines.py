@@ -129,7 +129,7 @@ def relative_shift(x:torch.Tensor, base:torch.Tensor) -> float:
     "Mean distance of each row of `x` from the same row of `base`, over the mean distance of `base`'s rows from their centre."
     return ((x - base).norm(dim=-1).mean() / (base - base.mean(0)).norm(dim=-1).mean()).item()
 
-# %% ../nbs/06_baselines.ipynb #e751d043
+# %% ../nbs/06_baselines.ipynb #e1be76fa
 import statistics
 from .evaluate import paired_comparison
 

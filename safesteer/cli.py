@@ -184,8 +184,9 @@ def _reproduce_args(p):
     p.add_argument('--models', nargs='+', default=None,
                    help="models to run them for; default qwen2.5-coder-0.5b-instruct smollm2-135m-instruct ('tiny': the random test model)")
     p.add_argument('--profile', default='cpu', choices=tuple(PROFILES),
-                   help="a profile of safesteer.profiles: cpu (two CPU cores), cpu_paired (cpu, evaluated in pairs), paper (the "
-                        "paper, on a GPU), colab (a free Colab T4), tiny (the notebooks' test defaults)")
+                   help="a profile of safesteer.profiles: cpu (two CPU cores), cpu_paired (cpu, evaluated in pairs), cpu_paired_subset "
+                        "(every method on cpu_paired's shared subset), paper (the paper, on a GPU), colab (a free Colab T4), tiny (the "
+                        "notebooks' test defaults)")
     p.add_argument('--figures-dir', default='figures', help='figures, tables and summaries')
     p.add_argument('--runs-dir', default=None, help='executed notebooks (<runs>/<notebook>/<model>.ipynb), run records, trained models '
                    '(default: $SAFESTEER_CACHE/runs, which outlives the checkout, so an interrupted run resumes from another one)')

@@ -74,6 +74,10 @@ PROFILES = {
                      lora=True, lr=2e-4, loss=dict(chunk_size=256), n_eval=64),
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=256),
         ablations=dict(windows=[16, 64, 0], **_ABLATIONS)),
+    'cpu_paired_subset': replace(_CPU, evaluation={**_PAIRED_EVALUATION, 'benchmarks': _PAIRED_EVALUATION['shared_subset'],
+                                                   'shared_subset': {}, 'train_seeds': []},
+        description="`cpu_paired` on its shared subset for every method, without seed repeats: a larger model's comparison "
+                    "at a third of the 0.5B model's evaluation cost"),
 }
 COLAB_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct'   # the hub model the `colab` profile is sized for
 
