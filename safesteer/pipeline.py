@@ -271,16 +271,26 @@ def safety_tokens(self:Pipeline, force:bool=False) -> SafetyTokens:
     path = artifact_path(self.inputs, '03_voting', self.model_name, 'tokens.json')
     if path.exists() and not force: found = SafetyTokens.load(path)
     else:
+        self._check_own_teacher('the safety tokens of 03_voting')
         found = self.vote().safety_tokens()
         found.save(path)
     self._tokens = found   # checked against the tokenizer by `align`
     return self._tokens
 
 @patch
+def _check_own_teacher(self:Pipeline, what:str):
+    "Saved tokens are mined with the direction's own teacher: refuse to mine them under a `teacher_coef` override."
+    if self.settings.teacher_coef is not None:
+        raise ValueError(f"{what} are mined with the direction's own teacher coefficient, and this pipeline overrides it "
+                         f"(teacher_coef={self.settings.teacher_coef}): mine them first without the override (03_voting, or "
+                         f"`safesteer tokens`), then run the variant")
+
+@patch
 def token_variants(self:Pipeline, sizes_horizons:list[tuple], notebook:str='07_ablations', force:bool=False) -> dict:
     "Safety sets for each `(|S|, H)`, all from one voting run; saved as `<notebook>__<model>__tokens_S<k>_H<h>.json`."
     paths = {(k, h): self.out(notebook, f'tokens_S{k}_H{h}.json') for k, h in sizes_horizons}
     if force or not all(p.exists() for p in paths.values()):
+        self._check_own_teacher(f'the safety sets of {notebook}')
         run = self.vote(max(k for k, _ in paths), max(h for _, h in paths))
         for (k, h), p in paths.items(): replace(run, cfg=replace(run.cfg, n_tokens=k)).safety_tokens(h).save(p)
     return {kh: SafetyTokens.load(p).check_compatible(self.tok) for kh, p in paths.items()}
