@@ -229,7 +229,7 @@ class Pipeline:
             p = self.direction_prompts()
             cfg = DirectionConfig(**self.settings.direction)
             found = find_direction(self.model, self.tok, p['harmful_train'], p['harmless_train'], p['harmful_val'], p['harmless_val'],
-                                   cfg, progress=self.progress)
+                                   cfg, progress=self.progress, checkpoint_dir=self.runs/model_slug(self.model_name)/'direction-selection')
             if self.settings.calibration_coefs:
                 found = calibrated(found, self.model, self.tok, p['harmless_val'], self.settings.calibration_coefs,
                                    self.settings.target_refusal)

@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 from safetensors.torch import save_file
 from .judges import is_refusal, refusal_scores, refusal_score_from_logits
 from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_instruction_ids,
-                              refusal_token_ids, generate, position_ids, fit_prompts, context_length, batches, last_logits)
-from .packages import atomic_path, read_json, read_safetensors, ArtifactError
+                              refusal_token_ids, generate, position_ids, fit_prompts, context_length, batches, last_logits,
+                              model_fingerprint)
+from .packages import atomic_path, read_json, read_safetensors, ArtifactError, config_hash, saved_or_computed, resumable_map
 
 # %% auto #0
 __all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
@@ -272,29 +273,32 @@ class RefusalDirection:
 # %% ../nbs/02_steering.ipynb #c032
 def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str],
                    harmful_val:list[str], harmless_val:list[str], cfg:DirectionConfig|None=None,
-                   progress:bool=True) -> RefusalDirection:
-    "Filter prompts, compute every candidate direction and select one (Arditi et al., 2024)."
+                   progress:bool=True,
+                   checkpoint_dir:str|Path|None=None, # keep each finished stage here and resume from it (None: keep nothing)
+                  ) -> RefusalDirection:
+    """Filter prompts, compute every candidate direction and select one (Arditi et al., 2024). With `checkpoint_dir`, the
+    filtered prompts, the candidates' means and each scored candidate are saved as they finish, under a key of the model,
+    the prompts and `cfg`, so that a stopped selection resumes where it stopped."""
     cfg, start = cfg or DirectionConfig(), time.time()
     refusal_ids = refusal_token_ids(tok)
     sets = dict(harmful_train=harmful_train, harmless_train=harmless_train, harmful_val=harmful_val, harmless_val=harmless_val)
-    if cfg.filter_prompts: sets = _filtered(model, tok, sets, refusal_ids, cfg)
-    cands_lpd = candidate_directions(model, tok, sets['harmful_train'], sets['harmless_train'], cfg.batch_size)
+    stages = _Stages(checkpoint_dir, dict(model=model_fingerprint(model), prompts=config_hash(sets), config=asdict(cfg)))
+    if cfg.filter_prompts: sets = stages('filtered.json', lambda: _filtered(model, tok, sets, refusal_ids, cfg))
+    means = stages('means.json', lambda: candidate_directions(model, tok, sets['harmful_train'], sets['harmless_train'], cfg.batch_size).tolist())
+    cands_lpd = torch.tensor(means, dtype=torch.float64)
     n_layers, n_pos = cands_lpd.shape[:2]
-    inputs, seconds = BlockInputs(model), dict(filter_and_means=time.time() - start, addition=0., kl=0., ablation=0.)
-    base_harmless = last_logits(model, tok, sets['harmless_val'], cfg.batch_size, during_batches=inputs.recording)
-    cands, bs = [], cfg.batch_size
-    for layer, p in tqdm([(l, p) for l in range(n_layers) for p in range(n_pos)], desc='scoring candidates', disable=not progress):
-        r = cands_lpd[layer, p].float().to(model.device)
-        c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
-        scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
-        phases = dict(addition=('steer_score', lambda: addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids,
-                                                                      cfg.selection_coef, bs, inputs)),
-                      kl=('kl', lambda: ablation_kl(model, tok, r, sets['harmless_val'], base_harmless, bs)),
-                      ablation=('ablation_score', lambda: ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)))
-        for phase, (key, score) in phases.items():
-            if not scoring(): break
-            t = time.time(); c[key] = score(); seconds[phase] += time.time() - t
-        cands.append({**c, 'dropped_by': drop_reason(c, n_layers, cfg)})
+    seconds = dict(filter_and_means=time.time() - start, addition=0., kl=0., ablation=0.)
+    score = _candidate_scorer(model, tok, sets, refusal_ids, cfg, cands_lpd)
+    pairs = [(l, p) for l in range(n_layers) for p in range(n_pos)]
+    with tqdm(total=len(pairs), desc='scoring candidates', disable=not progress) as bar:
+        def score_chunk(chunk:list) -> list:
+            done = [score(l, p) for l, p in chunk]
+            bar.update(len(chunk))
+            return done
+        scored = stages.map('candidates.jsonl', pairs, score_chunk)
+    cands = [s['candidate'] for s in scored]
+    for s in scored:
+        for phase, t in s['seconds'].items(): seconds[phase] += t
     survivors = [c for c in cands if c['dropped_by'] is None]
     if not survivors: raise NoDirectionError(_no_direction_message(cands, cfg), cands)
     best = min(survivors, key=lambda c: c['ablation_score'])
@@ -302,6 +306,41 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
                 seconds=round(time.time() - start, 1), seconds_by_phase={k: round(v, 1) for k, v in seconds.items()})
     return RefusalDirection(cands_lpd[best['layer'], n_pos + best['position']].float().cpu(), best['layer'],
                             best['position'], cfg.selection_coef, str(model.config.name_or_path), n_layers, cands, meta)
+
+def _candidate_scorer(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig, cands_lpd:torch.Tensor):
+    """`score(layer, p)`: candidate `[layer, p]`'s scores, each phase run only while it survives (unless `exhaustive`),
+    and the seconds of each phase. The clean pass over the harmless prompts runs once, on first use (a resumed selection
+    with every candidate scored skips it)."""
+    n_layers, n_pos = cands_lpd.shape[:2]
+    inputs, clean, bs = BlockInputs(model), {}, cfg.batch_size
+    def clean_pass() -> dict:
+        "The base model's harmless logits (for the KL filter), the blocks' inputs recorded on the way (for the addition filter)."
+        if not clean: clean.update(logits=last_logits(model, tok, sets['harmless_val'], bs, during_batches=inputs.recording), inputs=inputs)
+        return clean
+    def score(layer:int, p:int) -> dict:
+        r = cands_lpd[layer, p].float().to(model.device)
+        c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
+        scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
+        phases = dict(addition=('steer_score', lambda: addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids,
+                                                                      cfg.selection_coef, bs, clean_pass()['inputs'])),
+                      kl=('kl', lambda: ablation_kl(model, tok, r, sets['harmless_val'], clean_pass()['logits'], bs)),
+                      ablation=('ablation_score', lambda: ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)))
+        seconds = {}
+        for phase, (key, compute) in phases.items():
+            if not scoring(): break
+            t = time.time(); c[key] = compute(); seconds[phase] = time.time() - t
+        return dict(candidate={**c, 'dropped_by': drop_reason(c, n_layers, cfg)}, seconds=seconds)
+    return score
+
+class _Stages:
+    "A selection's finished stages, kept in `folder` under `key` (another key starts over); `folder=None` keeps nothing."
+    def __init__(self, folder:str|Path|None, key:dict): self.folder, self.key = folder and Path(folder), key
+    def __call__(self, name:str, compute):
+        if self.folder is None: return compute()
+        return saved_or_computed(self.folder/name, self.key, compute, f'direction-selection stage {name}', overwrite=True)[0]
+    def map(self, name:str, items:list, compute) -> list:
+        if self.folder is None: return compute(items)
+        return resumable_map(self.folder/name, self.key, items, compute, chunk=1)
 
 def _filtered(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig) -> dict:
     "Each prompt set filtered by the base model's refusal score, with a clear error if too few are left."
