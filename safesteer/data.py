@@ -55,9 +55,9 @@ def _codec(encoding:str) -> str:
     return 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8', 'utf8') else encoding
 
 def _line_end(path, encoding) -> str|None:
-    "`'\\n'` if the file's first line ends in a bare line feed, so that a bare `\\r` later in the file is text; else `None` (any break)."
-    with open(path, encoding=encoding, newline='') as f: first = f.readline()
-    return '\n' if first.endswith('\n') and not first.endswith('\r\n') else None
+    "`'\\n'` if the header line (after any `#` comments) ends in a bare line feed, so that a bare `\\r` later is text; else `None` (any break)."
+    with open(path, encoding=encoding, newline='') as f: header = next((l for l in f if not l.startswith('#')), '')
+    return '\n' if header.endswith('\n') and not header.endswith('\r\n') else None
 
 def _csv(path, encoding):
     with open(path, encoding=encoding) as f: comments = sum(1 for _ in takewhile(lambda l: l.startswith('#'), f))

@@ -181,8 +181,8 @@ class Rollouts:
 
 def inverse_cdf_draw(scores:torch.Tensor) -> torch.Tensor:
     "One token per row of logits `scores`: one uniform number against the cumulative unnormalised probabilities."
-    c = (scores.float() - scores.float().amax(-1, keepdim=True)).exp_().cumsum_(-1)
-    u = torch.rand(len(c), 1, device=c.device) * c[:, -1:]
+    c = (scores.float() - scores.float().amax(-1, keepdim=True)).exp_().double().cumsum_(-1)   # float64: no tiny probability lost
+    u = torch.rand(len(c), 1, device=c.device, dtype=c.dtype) * c[:, -1:]
     return torch.searchsorted(c, u, right=True).squeeze(1).clamp_(max=c.shape[1] - 1)   # right: zero-probability tokens never win
 
 class InverseCDFDraw(LogitsProcessor):
@@ -218,7 +218,8 @@ def sample_rollouts(model, tok, instructions:list[str], n_samples:int=8, max_new
     else:   # greedy decoding of the drawn token; greedy refuses num_return_sequences, so the prompts repeat by hand
         how = dict(input_ids=enc.input_ids.repeat_interleave(n_samples, 0), attention_mask=enc.attention_mask.repeat_interleave(n_samples, 0),
                    do_sample=False, logits_processor=LogitsProcessorList([finite, InverseCDFDraw(temperature)]))
-    with sliced_output_head(model): out = model.generate(**how, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
+    with sliced_output_head(model):   # no repetition penalty from the model's generation config: on-policy samples
+        out = model.generate(**how, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, repetition_penalty=1.0)
     completions = out[:, enc.input_ids.shape[1]:]
     mask = completion_mask(completions, eot_token_ids(tok, model))
     return Rollouts([i for i in instructions for _ in range(n_samples)], enc.input_ids.repeat_interleave(n_samples, 0),
@@ -248,6 +249,7 @@ class DistillConfig(TrainConfig):
                              f"({self.micro_batch})")
         if self.anchor_weight < 0: raise ValueError(f"anchor_weight must be >= 0, got {self.anchor_weight}")
         if self.draw not in DRAWS: raise ValueError(f"draw must be one of {DRAWS}, got {self.draw!r}")
+        if not self.temperature > 0: raise ValueError(f"temperature must be > 0 (on-policy sampling), got {self.temperature}")
         if self.merge_for_sampling and not self.lora:
             raise ValueError("merge_for_sampling merges LoRA adapters: set lora=True, or leave it off for full fine-tuning")
         super().__post_init__()
@@ -321,12 +323,20 @@ class MaskedOPD:
 # %% ../nbs/04_distill.ipynb #n5b7e10a
 @contextmanager
 def merged_adapters(model, merge:bool=True):
-    """While inside, `model`'s LoRA adapters are merged into its weights (one product per projection instead of three);
-    after, they are taken out again, which gives the weights back up to one rounding each."""
+    """While inside, `model`'s LoRA adapters are merged into its weights (one product per projection instead of three).
+    After, they are taken out again and the base weights copied back exactly from a copy kept meanwhile, so no rounding
+    builds up over the steps (in bfloat16 one merge and unmerge moves a weight by up to one unit in the last place)."""
     if not merge: yield; return
-    model.merge_adapter()
-    try: yield
-    finally: model.unmerge_adapter()
+    from peft.tuners.lora import LoraLayer
+    bases = [m.get_base_layer() for m in model.modules() if isinstance(m, LoraLayer)]
+    kept = [b.weight.detach().clone() for b in bases]
+    try:
+        model.merge_adapter()
+        yield
+    finally:
+        model.unmerge_adapter()
+        with torch.no_grad():
+            for b, w in zip(bases, kept): b.weight.copy_(w)
 
 @patch
 def rollouts(self:MaskedOPD, prompts:list[str]) -> list[Rollouts]:

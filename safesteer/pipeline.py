@@ -25,14 +25,14 @@ from .baselines import SFT
 from .evaluate import (EvalConfig, evaluate, primary_rows, headline, write_samples, read_samples, item_outcomes,
                                 paired_comparison)
 from .packages import config_hash, identity, key_rules, cache_dir
-from .report import artifact_path, model_slug, write_json
+from .report import artifact_path, model_slug, write_json, write_text
 
 # %% auto #0
 __all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS',
            'SEEDED_METHODS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts',
            'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none',
-           'matching_summaries', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id', 'Pipeline',
-           'items_path']
+           'matching_summaries', 'items_path', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id',
+           'Pipeline']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -128,12 +128,18 @@ def matching_summaries(paths, config:dict):
         if isinstance(summary, dict) and isinstance(summary.get('config'), dict) and run_identity(summary['config']) == wanted:
             yield p, summary
 
+def items_path(summary:str|Path) -> Path:
+    "Where a run's per-item outcomes go: beside its summary, `<summary name>.items.jsonl`."
+    return Path(summary).with_suffix('.items.jsonl')
+
 def find_summary(path:str|Path, config:dict, search=()) -> dict|None:
     """The summary at `path` if its configuration has the identity of `config`, else the first in `search` that has
-    (copied to `path`), else None."""
+    (copied to `path`, with its per-item outcomes), else None."""
     path = Path(path)
     for p, summary in matching_summaries([path, *search], config):
-        if p != path: write_json(path, summary)
+        if p != path:
+            write_json(path, summary)
+            if items_path(p).exists(): write_text(items_path(path), items_path(p).read_text(encoding='utf-8'))
         return summary
     return None
 
@@ -228,8 +234,10 @@ class Pipeline:
         else:
             p = self.direction_prompts()
             cfg = DirectionConfig(**self.settings.direction)
+            stages = self.runs/model_slug(self.model_name)/'direction-selection'   # a stopped selection resumes from here
+            if force: shutil.rmtree(stages, ignore_errors=True)
             found = find_direction(self.model, self.tok, p['harmful_train'], p['harmless_train'], p['harmful_val'], p['harmless_val'],
-                                   cfg, progress=self.progress, checkpoint_dir=self.runs/model_slug(self.model_name)/'direction-selection')
+                                   cfg, progress=self.progress, checkpoint_dir=stages)
             if self.settings.calibration_coefs:
                 found = calibrated(found, self.model, self.tok, p['harmless_val'], self.settings.calibration_coefs,
                                    self.settings.target_refusal)
@@ -417,10 +425,6 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     write_json(path, summary)
     self._done[key] = summary
     return summary
-
-def items_path(summary:str|Path) -> Path:
-    "Where a run's per-item outcomes go: beside its summary, `<summary name>.items.jsonl`."
-    return Path(summary).with_suffix('.items.jsonl')
 
 @patch
 def paired_with_base(self:Pipeline, method:str, items:Path) -> dict|None:

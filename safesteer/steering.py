@@ -278,7 +278,8 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
                   ) -> RefusalDirection:
     """Filter prompts, compute every candidate direction and select one (Arditi et al., 2024). With `checkpoint_dir`, the
     filtered prompts, the candidates' means and each scored candidate are saved as they finish, under a key of the model,
-    the prompts and `cfg`, so that a stopped selection resumes where it stopped."""
+    the prompts and `cfg`, so that a stopped selection resumes where it stopped; they are removed once every candidate
+    is scored."""
     cfg, start = cfg or DirectionConfig(), time.time()
     refusal_ids = refusal_token_ids(tok)
     sets = dict(harmful_train=harmful_train, harmless_train=harmless_train, harmful_val=harmful_val, harmless_val=harmless_val)
@@ -296,6 +297,7 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
             bar.update(len(chunk))
             return done
         scored = stages.map('candidates.jsonl', pairs, score_chunk)
+    stages.clear()   # every candidate scored: a later selection starts afresh (and runs today's code)
     cands = [s['candidate'] for s in scored]
     for s in scored:
         for phase, t in s['seconds'].items(): seconds[phase] += t
@@ -341,6 +343,9 @@ class _Stages:
     def map(self, name:str, items:list, compute) -> list:
         if self.folder is None: return compute(items)
         return resumable_map(self.folder/name, self.key, items, compute, chunk=1)
+    def clear(self):
+        for name in ('filtered.json', 'means.json', 'candidates.jsonl'):
+            if self.folder is not None: (self.folder/name).unlink(missing_ok=True)
 
 def _filtered(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig) -> dict:
     "Each prompt set filtered by the base model's refusal score, with a clear error if too few are left."

@@ -29,8 +29,9 @@ def runs(model:str) -> list[dict]:
     default = json.loads(paths[0].read_text())
     steering = artifact_path(FIGURES, '02_steering', model, 'summary.json')
     own_coef = json.loads(steering.read_text())['teacher_coef'] if steering.exists() else default.get('teacher_coef')
-    return [row(json.loads(p.read_text()), default, p.parent.relative_to(FIGURES).as_posix() if p != paths[0] else 'default', own_coef)
-            for p in paths if p.exists()]
+    found = [(p, json.loads(p.read_text())) for p in paths if p.exists()]
+    return [row(s, default, p.parent.relative_to(FIGURES).as_posix() if p != paths[0] else 'default', own_coef)
+            for p, s in found if 'per_set' in s]   # a pipeline summary (paired protocol, e.g. 04_distill_authors) has its own table
 
 def row(summary:dict, default:dict, name:str, own_coef:float|None) -> dict:
     "The refusal rates of one run and what in it differs from the default run (`own_coef`: the direction's coefficient)."
