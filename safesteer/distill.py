@@ -233,7 +233,7 @@ class DistillConfig(TrainConfig):
     n_samples: int = 8               # completions sampled per prompt
     max_new_tokens: int = 512        # rollout length limit
     temperature: float = 1.0         # rollout sampling temperature
-    merge_for_sampling: bool = field(default=False, metadata=dict(neutral=True))   # LoRA: adapters merged into the weights while sampling (faster decoding; weights back within rounding)
+    merge_for_sampling: bool = field(default=False, metadata=dict(neutral=True))   # LoRA: adapters merged into the weights while sampling (faster decoding; base weights restored exactly)
     draw: str = field(default='multinomial', metadata=dict(neutral=True))   # how a rollout token is drawn: 'multinomial' (generate's) or 'inverse_cdf' (cheaper, another random stream)
     rollout_batch: int|None = field(default=None, metadata=dict(neutral=True))   # sequences per sampling call, a multiple of micro_batch (None: all of a step's; lower it to cap the KV cache)
     loss: LossConfig = field(default_factory=LossConfig)

@@ -335,17 +335,18 @@ def _candidate_scorer(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig, c
     return score
 
 class _Stages:
-    "A selection's finished stages, kept in `folder` under `key` (another key starts over); `folder=None` keeps nothing."
+    "Finished stages of `02_steering`, kept in `folder` under `key` (another key starts over); `folder=None` keeps nothing."
     def __init__(self, folder:str|Path|None, key:dict): self.folder, self.key = folder and Path(folder), key
     def __call__(self, name:str, compute):
         if self.folder is None: return compute()
-        return saved_or_computed(self.folder/name, self.key, compute, f'direction-selection stage {name}', overwrite=True)[0]
+        return saved_or_computed(self.folder/name, self.key, compute, f'02_steering stage {name}', overwrite=True)[0]
     def map(self, name:str, items:list, compute) -> list:
         if self.folder is None: return compute(items)
         return resumable_map(self.folder/name, self.key, items, compute, chunk=1)
     def clear(self):
-        for name in ('filtered.json', 'means.json', 'candidates.jsonl'):
-            if self.folder is not None: (self.folder/name).unlink(missing_ok=True)
+        "Remove the selection's stages (the filtered prompts, the means, the scored candidates)."
+        if self.folder is None: return
+        for name in ('filtered.json', 'means.json', 'candidates.jsonl'): (self.folder/name).unlink(missing_ok=True)
 
 def _filtered(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig) -> dict:
     "Each prompt set filtered by the base model's refusal score, with a clear error if too few are left."
