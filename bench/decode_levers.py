@@ -10,7 +10,10 @@ repeated, medians), with whether it changes the outputs:
   (a prototype decoding loop here) against `safesteer.models.generate`; greedy outputs identical;
 - `sampling`: the draw over the full vocabulary (today softmax and `torch.multinomial`, an exponential race) against
   an exponential race without the softmax (Gumbel-max), and inverse-CDF sampling with one uniform per row; time per
-  draw at [8, 151,936], and whole rollouts through a prototype of `sample_rollouts` whose draw is swapped.
+  draw at [8, 151,936], and whole rollouts through a prototype of `sample_rollouts` whose draw is swapped;
+- `relayout`: every linear weight stored as the contiguous transpose, `[in, out]` (same values and shape, other
+  strides), against PyTorch's `[out, in]`; greedy evaluation replies (rows leaving the batch) and sampled rollouts,
+  identical or not.
 
     .venv/bin/python bench/decode_levers.py                          # all levers, the embedded 0.5B model, 1 thread
     .venv/bin/python bench/decode_levers.py --levers merge,sampling  # some (the JSON keeps the others' last results)
@@ -305,7 +308,43 @@ def lever_sampling(model, tok, args) -> dict:
                                'ratios are library seconds over each; frequency_error: max |frequency - softmax| over 12 '
                                'logits and 200,000 draws'))
 
-LEVERS = dict(merge=lever_merge, static_compile=lever_static_compile, drop_finished=lever_drop_finished, sampling=lever_sampling)
+# -- e. weights laid out [in, out] ---------------------------------------------------------------------------------------
+from contextlib import contextmanager
+
+@contextmanager
+def weights_in_out(model):
+    "Every `nn.Linear` weight stored as its contiguous transpose (the same tensor values); the usual layout back after."
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    for m in linears: m.weight.data = m.weight.data.t().contiguous().t()
+    try: yield
+    finally:
+        for m in linears: m.weight.data = m.weight.data.contiguous()
+
+def lever_relayout(model, tok, args) -> dict:
+    from safesteer.models import generate
+    from safesteer.distill import sample_rollouts
+    from safesteer.data import load_prompts
+    prompts = load_prompts('harmless')[:args.eval_prompts // 2] + load_prompts('advbench')[:args.eval_prompts - args.eval_prompts // 2]
+    def relaid(call):
+        def run():
+            with weights_in_out(model): return call()
+        return run
+    evaluate = lambda: generate(model, tok, prompts, max_new_tokens=args.eval_tokens, batch_size=16, progress=False, drop_finished=True)
+    n_prompts, n_samples, n_new = rollout_shape(args)
+    roll = lambda: sample_rollouts(model, tok, load_prompts('advbench')[:n_prompts], n_samples, n_new)
+    with torch.no_grad():
+        t_eval, o_eval = alternate(dict(out_in=evaluate, in_out=relaid(evaluate)), args.repeats)
+        t_roll, o_roll = alternate(dict(out_in=roll, in_out=relaid(roll)), args.repeats)
+    same = [a == b for a, b in zip(o_eval['out_in'], o_eval['in_out'])]
+    ratio = lambda t: t['out_in']['median_seconds'] / t['in_out']['median_seconds']
+    return dict(evaluation=dict(seconds=t_eval, ratio=ratio(t_eval), identical_replies=sum(same), replies=len(same),
+                                max_new_tokens=args.eval_tokens, batch_size=16, drop_finished=True),
+                rollouts=dict(seconds=t_roll, ratio=ratio(t_roll), shape=dict(prompts=n_prompts, n_samples=n_samples, max_new_tokens=n_new),
+                              **compare_rollouts(o_roll['out_in'], o_roll['in_out'])),
+                note='ratio = seconds with [out, in] weights (today) over [in, out]; the same seed for both sides')
+
+LEVERS = dict(merge=lever_merge, static_compile=lever_static_compile, drop_finished=lever_drop_finished, sampling=lever_sampling,
+              relayout=lever_relayout)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
