@@ -13,7 +13,8 @@ repeated, medians), with whether it changes the outputs:
   draw at [8, 151,936], and whole rollouts through a prototype of `sample_rollouts` whose draw is swapped;
 - `relayout`: every linear weight stored as the contiguous transpose, `[in, out]` (same values and shape, other
   strides), against PyTorch's `[out, in]`; greedy evaluation replies (rows leaving the batch) and sampled rollouts,
-  identical or not.
+  identical or not;
+- `eval_batch`: greedy evaluation (rows leaving the batch) in batches of 64 against 16, identical replies or not.
 
     .venv/bin/python bench/decode_levers.py                          # all levers, the embedded 0.5B model, 1 thread
     .venv/bin/python bench/decode_levers.py --levers merge,sampling  # some (the JSON keeps the others' last results)
@@ -343,8 +344,20 @@ def lever_relayout(model, tok, args) -> dict:
                               **compare_rollouts(o_roll['out_in'], o_roll['in_out'])),
                 note='ratio = seconds with [out, in] weights (today) over [in, out]; the same seed for both sides')
 
+# -- f. larger evaluation batches ----------------------------------------------------------------------------------------
+def lever_eval_batch(model, tok, args) -> dict:
+    from safesteer.models import generate
+    from safesteer.data import load_prompts
+    prompts = load_prompts('harmless')[:args.eval_prompts] + load_prompts('advbench')[:args.eval_prompts]
+    call = lambda size: lambda: generate(model, tok, prompts, max_new_tokens=args.eval_tokens, batch_size=size, progress=False, drop_finished=True)
+    with torch.no_grad(): timing, outs = alternate({'16': call(16), '64': call(64)}, args.repeats)
+    same = [a == b for a, b in zip(outs['16'], outs['64'])]
+    return dict(seconds=timing, ratio=timing['16']['median_seconds'] / timing['64']['median_seconds'], identical_replies=sum(same),
+                replies=len(same), max_new_tokens=args.eval_tokens, drop_finished=True,
+                note='prompts: the first --eval-prompts harmless and as many AdvBench prompts; ratio = seconds at batch 16 over 64')
+
 LEVERS = dict(merge=lever_merge, static_compile=lever_static_compile, drop_finished=lever_drop_finished, sampling=lever_sampling,
-              relayout=lever_relayout)
+              relayout=lever_relayout, eval_batch=lever_eval_batch)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,7 +20,7 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from safesteer.evaluate import BENCHMARKS, item_id, item_outcomes, load_items, paired_difference, paired_pvalue, sample_outcome
+from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, paired_difference, paired_pvalue, pooled_difference, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path, write_text
@@ -75,9 +75,10 @@ def restore_progress(pipe:Pipeline, method:str) -> list[str]:
     return _copy_newer(progress_folder(pipe, method), eval_folder(pipe, method))
 
 def status(pipe:Pipeline, method:str) -> dict:
-    "Interim paired differences from the base model: on the multiple-choice items both runs have scored, and on every benchmark both finished."
+    """Interim paired differences from the base model, per benchmark and pooled per group (safety, over-refusal,
+    capability): on the multiple-choice items both runs have scored, and on every benchmark both finished."""
     folder = lambda m: eval_folder(pipe, m)
-    out = {}
+    benchmarks, pairs = {}, {}
     for name in pipe.benchmarks(method):
         if BENCHMARKS[name].kind == 'multiple_choice':   # nested subsets: paired by item id, not by position
             b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in ('base', method))
@@ -87,9 +88,13 @@ def status(pipe:Pipeline, method:str) -> dict:
             b, o = (item_outcomes({name: json.loads(p.read_text())['value']['samples']})[name] for p in saved)
         ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
         base, other = [b[i] for i in ids], [o[i] for i in ids]
-        if base: out[name] = dict(paired_difference(base, other), p=paired_pvalue(base, other),
-                                  discordant=sum(x != y for x, y in zip(base, other)) / len(base), base_mean=sum(base) / len(base))
-    return out
+        if not base: continue
+        pairs.setdefault(GROUPS[BENCHMARKS[name].kind], {})[name] = (base, other)
+        benchmarks[name] = dict(paired_difference(base, other), p=paired_pvalue(base, other),
+                                discordant=sum(x != y for x, y in zip(base, other)) / len(base), base_mean=sum(base) / len(base))
+    groups = {g: dict({k: v for k, v in pooled_difference(p).items() if k != 'benchmarks'},
+                      base_mean=sum(x for b, _ in p.values() for x in b) / sum(len(b) for b, _ in p.values())) for g, p in pairs.items()}
+    return dict(benchmarks=benchmarks, groups=groups)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
