@@ -6,10 +6,10 @@ update over the norm of the update AdamW intended), per step of masked OPD on th
 
 Warm-up is off, so every measured step runs at the nominal learning rate. Rollouts follow the `cpu` profile's shape
 (4 prompts x 2 samples), shortened to `--max-new-tokens`: the measurement is of the update, not of the rollouts."""
-import argparse, copy, json, tempfile, types
+import argparse, gc, json, tempfile, types
 from pathlib import Path
 import torch
-from safesteer.pipeline import Pipeline, training_prompts
+from safesteer.pipeline import Pipeline, load_subject, training_prompts
 from safesteer.distill import SafeSteerTrainer, profile_config
 
 def measured_step(optimizer, params, log):
@@ -21,12 +21,12 @@ def measured_step(optimizer, params, log):
         log.append(dict(weights_changed=sum(int((d != 0).sum()) for d in delta) / sum(p.numel() for p in params), update_ratio=1.0))
     return types.MethodType(step, optimizer)   # bound, as the lr scheduler expects
 
-def run(pipe, base, tok, lr:float, dtype:str, steps:int, max_new_tokens:int) -> list[dict]:
+def run(pipe, fresh_model, tok, safety_ids, lr:float, dtype:str, steps:int, max_new_tokens:int) -> list[dict]:
     cfg, _ = profile_config(pipe.profile, lora=False, lr=lr, warmup_ratio=0.0, weights_dtype=dtype, max_new_tokens=max_new_tokens)
-    model = copy.deepcopy(base)
+    model = fresh_model()
     teacher = pipe.teacher(model)
     with tempfile.TemporaryDirectory() as folder:
-        trainer = SafeSteerTrainer(model, tok, teacher, pipe.safety_tokens().check_compatible(tok).ids, cfg, folder)
+        trainer = SafeSteerTrainer(model, tok, teacher, safety_ids, cfg, folder)
         fp32_stats = []
         if dtype == 'float32': trainer.optimizer.step = measured_step(trainer.optimizer, trainer.params, fp32_stats)
         log = trainer.train(training_prompts(100), stop_after=steps, progress=False)
@@ -44,9 +44,15 @@ if __name__ == '__main__':
     args = ap.parse_args()
     figures = 'figures' if args.model != 'tiny' else tempfile.mkdtemp()
     pipe = Pipeline(args.model, args.profile, figures, progress=False)
-    base, tok = pipe.model, pipe.tok
-    results = {f'{dtype} lr {lr:g}': run(pipe, base, tok, lr, dtype, args.steps, args.max_new_tokens)
-               for lr in (1e-5, 2e-4) for dtype in ('float32', 'bfloat16')}
+    tok, safety_ids = pipe.tok, pipe.safety_tokens().check_compatible(pipe.tok).ids
+    pipe.direction()
+    pipe._loaded = None   # each configuration trains a fresh load: no base copy held beside the trainer's (full fine-tuning fills 24 GB)
+    fresh_model = lambda: load_subject(args.model)[0]
+    results = {}
+    for lr in (1e-5, 2e-4):
+        for dtype in ('float32', 'bfloat16'):
+            results[f'{dtype} lr {lr:g}'] = run(pipe, fresh_model, tok, safety_ids, lr, dtype, args.steps, args.max_new_tokens)
+            gc.collect()
     for name, rows in results.items(): print(name, [(round(r['weights_changed'], 4), round(r['update_ratio'], 4)) for r in rows])
     out = Path(args.out or f'bench/results/bf16_updates__{args.model}__cpu.json')
     out.write_text(json.dumps(dict(model=args.model, steps=args.steps, max_new_tokens=args.max_new_tokens, threads=torch.get_num_threads(),
