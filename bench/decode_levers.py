@@ -23,6 +23,7 @@ repeated, medians), with whether it changes the outputs:
 Writes bench/results/decode_levers__<model>__cpu.json.
 """
 import argparse, copy, json, os, statistics, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
@@ -211,10 +212,14 @@ def generate_dropping(model, tok, instructions:list[str], max_new_tokens:int, ba
             for r, i in enumerate(idx): replies[i] = tok.decode(tokens[r], skip_special_tokens=True)
     return replies
 
+def evaluation_prompts(n:int) -> list[str]:
+    "The evaluation levers' prompts: the first n // 2 harmless prompts, then the first AdvBench prompts up to `n`."
+    from safesteer.data import load_prompts
+    return load_prompts('harmless')[:n // 2] + load_prompts('advbench')[:n - n // 2]
+
 def lever_drop_finished(model, tok, args) -> dict:
     from safesteer.models import generate
-    from safesteer.data import load_prompts
-    prompts = load_prompts('harmless')[:args.eval_prompts // 2] + load_prompts('advbench')[:args.eval_prompts - args.eval_prompts // 2]
+    prompts = evaluation_prompts(args.eval_prompts)
     calls = dict(generate=lambda: generate(model, tok, prompts, max_new_tokens=args.eval_tokens, batch_size=16, progress=False),
                  dropping=lambda: generate_dropping(model, tok, prompts, args.eval_tokens, 16))
     with torch.no_grad(): timing, outs = alternate(calls, args.repeats)
@@ -310,7 +315,6 @@ def lever_sampling(model, tok, args) -> dict:
                                'logits and 200,000 draws'))
 
 # -- e. weights laid out [in, out] ---------------------------------------------------------------------------------------
-from contextlib import contextmanager
 
 @contextmanager
 def weights_in_out(model):
@@ -325,7 +329,7 @@ def lever_relayout(model, tok, args) -> dict:
     from safesteer.models import generate
     from safesteer.distill import sample_rollouts
     from safesteer.data import load_prompts
-    prompts = load_prompts('harmless')[:args.eval_prompts // 2] + load_prompts('advbench')[:args.eval_prompts - args.eval_prompts // 2]
+    prompts = evaluation_prompts(args.eval_prompts)
     def relaid(call):
         def run():
             with weights_in_out(model): return call()
@@ -347,8 +351,7 @@ def lever_relayout(model, tok, args) -> dict:
 # -- f. larger evaluation batches ----------------------------------------------------------------------------------------
 def lever_eval_batch(model, tok, args) -> dict:
     from safesteer.models import generate
-    from safesteer.data import load_prompts
-    prompts = load_prompts('harmless')[:args.eval_prompts] + load_prompts('advbench')[:args.eval_prompts]
+    prompts = evaluation_prompts(2 * args.eval_prompts)
     call = lambda size: lambda: generate(model, tok, prompts, max_new_tokens=args.eval_tokens, batch_size=size, progress=False, drop_finished=True)
     with torch.no_grad(): timing, outs = alternate({'16': call(16), '64': call(64)}, args.repeats)
     same = [a == b for a, b in zip(outs['16'], outs['64'])]

@@ -20,7 +20,7 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, paired_difference, paired_pvalue, pooled_difference, sample_outcome
+from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, pooled_difference, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
 from safesteer.report import artifact_path, write_text
@@ -78,7 +78,7 @@ def status(pipe:Pipeline, method:str) -> dict:
     """Interim paired differences from the base model, per benchmark and pooled per group (safety, over-refusal,
     capability): on the multiple-choice items both runs have scored, and on every benchmark both finished."""
     folder = lambda m: eval_folder(pipe, m)
-    benchmarks, pairs = {}, {}
+    pairs = {}   # group -> benchmark -> (base outcomes, method outcomes), paired by item id
     for name in pipe.benchmarks(method):
         if BENCHMARKS[name].kind == 'multiple_choice':   # nested subsets: paired by item id, not by position
             b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in ('base', method))
@@ -87,13 +87,14 @@ def status(pipe:Pipeline, method:str) -> dict:
             if not all(p.exists() for p in saved): continue
             b, o = (item_outcomes({name: json.loads(p.read_text())['value']['samples']})[name] for p in saved)
         ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
-        base, other = [b[i] for i in ids], [o[i] for i in ids]
-        if not base: continue
-        pairs.setdefault(GROUPS[BENCHMARKS[name].kind], {})[name] = (base, other)
-        benchmarks[name] = dict(paired_difference(base, other), p=paired_pvalue(base, other),
-                                discordant=sum(x != y for x, y in zip(base, other)) / len(base), base_mean=sum(base) / len(base))
-    groups = {g: dict({k: v for k, v in pooled_difference(p).items() if k != 'benchmarks'},
-                      base_mean=sum(x for b, _ in p.values() for x in b) / sum(len(b) for b, _ in p.values())) for g, p in pairs.items()}
+        if ids: pairs.setdefault(GROUPS[BENCHMARKS[name].kind], {})[name] = ([b[i] for i in ids], [o[i] for i in ids])
+    mean = lambda xs: sum(xs) / len(xs)
+    benchmarks, groups = {}, {}
+    for g, group in pairs.items():
+        pooled = pooled_difference(group)   # each benchmark's own difference too
+        for name, (base, other) in group.items():
+            benchmarks[name] = dict(pooled['benchmarks'][name], discordant=mean([x != y for x, y in zip(base, other)]), base_mean=mean(base))
+        groups[g] = dict({k: v for k, v in pooled.items() if k != 'benchmarks'}, base_mean=mean([x for base, _ in group.values() for x in base]))
     return dict(benchmarks=benchmarks, groups=groups)
 
 def main():
