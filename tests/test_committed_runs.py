@@ -70,3 +70,20 @@ def test_the_coefficient_migration_was_applied_and_is_idempotent(tmp_path):
     path.write_text(json.dumps(old, indent=1) + '\n')
     assert RefusalDirection.load(path.parent).teacher_coef == new['teacher_coef']   # an old file still loads
     assert migrate(copy) == [path] and json.loads(path.read_text()) == new
+
+def test_progress_copies_only_what_is_ahead(tmp_path):
+    "A committed progress file replaces a cached one only where it holds more: more lines, or the finished result."
+    copy_newer = load_tool('progress').copy_newer
+    cache, committed = tmp_path/'cache', tmp_path/'committed'
+    cache.mkdir(); committed.mkdir()
+    (cache/'a.partial.jsonl').write_text('{"key": 1}\n[1]\n[2]\n')
+    (committed/'a.partial.jsonl').write_text('{"key": 1}\n[1]\n')
+    (committed/'b.json').write_text('{"value": 1}')
+    (cache/'candidates.jsonl').write_text('{"key": 1}\n')
+    (committed/'candidates.jsonl').write_text('{"key": 1}\n[3]\n')
+    assert copy_newer(committed, cache) == ['b.json', 'candidates.jsonl']
+    assert (cache/'a.partial.jsonl').read_text().count('\n') == 3, 'a shorter partial file overwrote a longer one'
+    (cache/'a.json').write_text('{"value": 2}')
+    (committed/'a.partial.jsonl').write_text('{"key": 1}\n[1]\n[2]\n[3]\n[4]\n')
+    assert copy_newer(committed, cache) == [], 'a partial file was restored beside the finished result it became'
+    assert copy_newer(tmp_path/'missing', cache) == []

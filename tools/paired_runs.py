@@ -20,6 +20,7 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
+from progress import copy_newer, drop_finished
 from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, pooled_difference, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
@@ -47,32 +48,17 @@ def progress_folder(pipe:Pipeline, method:str) -> Path:
     folder = eval_folder(pipe, method)
     return Path(pipe.figures)/'progress'/folder.parent.name/folder.name
 
-def _chunks(path:Path) -> int:
-    "Lines in a progress file: a finished result counts more than any partial one."
-    return 10**9 if path.suffix == '.json' else len(path.read_text().splitlines()) if path.exists() else 0
-
-def _copy_newer(source:Path, target:Path) -> list[str]:
-    """Copy each file of `source` into `target` unless `target` holds as much: the same finished result, or a partial
-    file with as many lines (or the finished result it became)."""
-    copied = []
-    for f in sorted(source.glob('*.json')) + sorted(source.glob('*.partial.jsonl')) if source.exists() else []:
-        done = target/f.name.replace('.partial.jsonl', '.json')
-        if (target/f.name).exists() and _chunks(target/f.name) >= _chunks(f) or (f.suffix == '.jsonl' and done.exists()): continue
-        write_text(target/f.name, f.read_text()); copied.append(f.name)
-    return copied
-
 def save_progress(pipe:Pipeline, method:str) -> list[str]:
     "Copy the run's finished benchmarks and chunks into the figures folder (to commit) where they are ahead; drop chunks whose result is there."
     target = progress_folder(pipe, method)
-    copied = _copy_newer(eval_folder(pipe, method), target)
-    for partial in target.glob('*.partial.jsonl'):
-        if (target/partial.name.replace('.partial.jsonl', '.json')).exists(): partial.unlink()
+    copied = copy_newer(eval_folder(pipe, method), target)
+    drop_finished(target)
     return copied
 
 def restore_progress(pipe:Pipeline, method:str) -> list[str]:
     """Copy the committed finished benchmarks and chunks into the run's folder where they are ahead of it (a fresh
     machine); each is used only if its key (model weights, judge, settings) matches the run's."""
-    return _copy_newer(progress_folder(pipe, method), eval_folder(pipe, method))
+    return copy_newer(progress_folder(pipe, method), eval_folder(pipe, method))
 
 def status(pipe:Pipeline, method:str) -> dict:
     """Interim paired differences from the base model, per benchmark and pooled per group (safety, over-refusal,

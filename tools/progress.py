@@ -1,0 +1,33 @@
+"""Committed copies of long runs' progress, so that a fresh machine resumes instead of starting over.
+
+A run keeps its finished results under `$SAFESTEER_CACHE/runs`, which does not outlive the machine. These helpers copy
+them into a folder of the repository (to commit) and back. Every copied file carries its own key (model weights,
+settings), so a run uses it only if the key matches its own."""
+import shutil
+from pathlib import Path
+from safesteer.report import write_text
+
+def _lines(path:Path) -> int:
+    "How far a progress file has got: a finished `.json` result counts more than any file of lines."
+    return 10**9 if path.suffix == '.json' else len(path.read_text().splitlines()) if path.exists() else 0
+
+def copy_newer(source:Path, target:Path) -> list[str]:
+    """Copy each `.json` and `.jsonl` file of `source` into `target` unless `target` holds as much: the same finished
+    result, a file with as many lines, or the finished result that a `<name>.partial.jsonl` became (`<name>.json`)."""
+    copied = []
+    files = sorted(source.glob('*.json')) + sorted(source.glob('*.jsonl')) if source.exists() else []
+    for f in files:
+        done = target/f.name.replace('.partial.jsonl', '.json')
+        if (target/f.name).exists() and _lines(target/f.name) >= _lines(f) or (f.name.endswith('.partial.jsonl') and done.exists()): continue
+        write_text(target/f.name, f.read_text()); copied.append(f.name)
+    return copied
+
+def drop_finished(folder:Path) -> list[str]:
+    "Remove each `<name>.partial.jsonl` of `folder` whose finished `<name>.json` is there."
+    dropped = [p for p in folder.glob('*.partial.jsonl') if (folder/p.name.replace('.partial.jsonl', '.json')).exists()]
+    for p in dropped: p.unlink()
+    return [p.name for p in dropped]
+
+def clear(folder:Path):
+    "Remove a committed progress folder once its run has finished (its result is committed instead)."
+    if folder.exists(): shutil.rmtree(folder)
