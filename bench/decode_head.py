@@ -21,8 +21,9 @@ from safesteer.models import generate, sliced_linear
 from safesteer.distill import sample_rollouts
 
 def head_products(weight:torch.Tensor, batches, slices) -> dict:
-    "Seconds of the head product at each batch size as one product and in slices of each size; speed-up and equality."
-    out = {}
+    """Seconds of the head product at each batch size as one product, in slices of each size and with the weight stored
+    `[in, out]` (`x @ weight.T.contiguous()`); speed-ups over one product and equality."""
+    out, in_out = {}, weight.t().contiguous()
     for b in batches:
         x = torch.randn(b, weight.shape[1])
         one = torch.nn.functional.linear(x, weight)
@@ -31,8 +32,28 @@ def head_products(weight:torch.Tensor, batches, slices) -> dict:
             s = best_seconds(lambda: sliced_linear(x, weight, None, rows))
             row[f'rows_{rows}'] = dict(seconds=s, speedup=row['one_product_s'] / s,
                                        identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+        t = best_seconds(lambda: x @ in_out)   # the weight stored [in, out]: one product, no slices
+        row['in_out'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(x @ in_out, one),
+                             identical_to_rows_1024=torch.equal(x @ in_out, sliced_linear(x, weight, None, 1024)))
         out[f'batch_{b}'] = row
-        log(f'batch {b}: ' + ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k.startswith('rows_')))
+        log(f'batch {b}: ' + ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k.startswith('rows_') or k == 'in_out'))
+    return out
+
+def mlp_products(hidden:int, intermediate:int, batches=(8, 16), slices=(512, 1024)) -> dict:
+    "The same comparison for one decoder block's MLP products (gate and up: hidden -> intermediate; down: back), random weights."
+    out = {}
+    for name, shape in dict(gate_up=(intermediate, hidden), down=(hidden, intermediate)).items():
+        weight = torch.randn(*shape) * 0.02
+        for b in batches:
+            x = torch.randn(b, shape[1])
+            one = torch.nn.functional.linear(x, weight)
+            row = dict(one_product_s=best_seconds(lambda: torch.nn.functional.linear(x, weight), 30))
+            for rows in slices:
+                t = best_seconds(lambda: sliced_linear(x, weight, None, rows), 30)
+                row[f'rows_{rows}'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+            out[f'{name}_batch_{b}'] = row
+            log(f'{name} batch {b}: one product {row["one_product_s"] * 1e3:.2f} ms, ' +
+                ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k.startswith('rows_')))
     return out
 
 def timed(call, rows:int|None):
@@ -62,6 +83,7 @@ def main():
     add_bench_args(ap, layers=4, steps=1)
     ap.add_argument('--rows', type=int, default=safesteer.models.DECODE_HEAD_ROWS, help='slice size of the whole calls')
     ap.add_argument('--repeats', type=int, default=2, help='timed calls of each kind (the best counts)')
+    ap.add_argument('--products-only', action='store_true', help='time the head products alone, not the whole calls')
     args = ap.parse_args()
     if args.device != 'cpu': sys.exit('decode_head.py measures the CPU (the slices are only used there)')
     torch.set_num_threads(args.threads)
@@ -70,7 +92,12 @@ def main():
     model = random_model(args.config, args.layers, tok=tok)
     fixed_length_rollouts(model, args.max_new_tokens)
     with torch.no_grad():
-        products = head_products(model.get_output_embeddings().weight.detach(), (1, 8, 16, 32, 64), (256, 512, 1024, 2048, 4096))
+        products = head_products(model.get_output_embeddings().weight.detach(), (1, 2, 4, 8, 16, 32, 64), (256, 512, 1024, 2048, 4096))
+    if args.products_only:
+        return write_result(Path(args.out or RESULTS/f'decode_head__products__cpu_{args.threads}t.json'),
+                            dict(benchmark='decode_head', command=' '.join(['python', 'bench/decode_head.py', *sys.argv[1:]]),
+                                 model=f'output head of the {args.config} configuration, float32', machine=machine(args.device, args.threads),
+                                 head_product=products, mlp_product=mlp_products(model.config.hidden_size, model.config.intermediate_size), note='seconds are the best of the repeats; identical: equal to one product exactly'))
     rollouts = compare_calls(
         'sample_rollouts', lambda: sample_rollouts(model, tok, prompts[:args.prompts_per_step], args.n_samples, args.max_new_tokens),
         lambda a, b: torch.equal(a.completions, b.completions), args.rows, args.repeats)
