@@ -40,7 +40,8 @@ def head_products(weight:torch.Tensor, batches, slices) -> dict:
     return out
 
 def mlp_products(hidden:int, intermediate:int, batches=(8, 16), slices=(512, 1024)) -> dict:
-    "The same comparison for one decoder block's MLP products (gate and up: hidden -> intermediate; down: back), random weights."
+    """The same comparison for one decoder block's MLP products (gate and up: hidden -> intermediate; down: back), random
+    weights: slices, and MKL's packed GEMM (the weight packed once for the batch size)."""
     out = {}
     for name, shape in dict(gate_up=(intermediate, hidden), down=(hidden, intermediate)).items():
         weight = torch.randn(*shape) * 0.02
@@ -51,9 +52,12 @@ def mlp_products(hidden:int, intermediate:int, batches=(8, 16), slices=(512, 102
             for rows in slices:
                 t = best_seconds(lambda: sliced_linear(x, weight, None, rows), 30)
                 row[f'rows_{rows}'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+            packed = torch.ops.mkl._mkl_reorder_linear_weight(weight, b)   # MKL's packed GEMM, as inductor's CPU path uses it
+            t = best_seconds(lambda: torch.ops.mkl._mkl_linear(x, packed, weight, None, b), 30)
+            row['mkl_packed'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(torch.ops.mkl._mkl_linear(x, packed, weight, None, b), one))
             out[f'{name}_batch_{b}'] = row
             log(f'{name} batch {b}: one product {row["one_product_s"] * 1e3:.2f} ms, ' +
-                ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k.startswith('rows_')))
+                ', '.join(f'{k} {v["speedup"]:.2f}x' for k, v in row.items() if k != 'one_product_s'))
     return out
 
 def timed(call, rows:int|None):
