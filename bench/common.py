@@ -117,12 +117,15 @@ class StepClock:
 def train_timed(trainer, prompts:list[str]) -> tuple[StepClock, list[float], list[dict]]:
     """Run `trainer.train(prompts)`; the clock of its steps (from one checkpoint's end to the next, the first from the
     call), the seconds each checkpoint took, and the trainer's log."""
-    clock, saving, save = StepClock(), [], trainer.save_checkpoint
-    def save_and_time():
-        start = time.perf_counter(); save(); saving.append(time.perf_counter() - start); clock.mark()
-    trainer.save_checkpoint = save_and_time
-    clock.mark()
-    records = trainer.train(prompts, progress=False)
+    import safesteer.training
+    clock, saving, save = StepClock(), [], safesteer.training.save_checkpoint
+    def save_and_time(t):
+        start = time.perf_counter(); save(t); saving.append(time.perf_counter() - start); clock.mark()
+    safesteer.training.save_checkpoint = save_and_time   # the loop calls the module's function after each step
+    try:
+        clock.mark()
+        records = trainer.train(prompts, progress=False)
+    finally: safesteer.training.save_checkpoint = save
     return clock, saving, records
 
 # -- memory ------------------------------------------------------------------------------------------------------
