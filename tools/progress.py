@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from safesteer.report import write_text
 
-def _lines(path:Path) -> int:
+def lines_done(path:Path) -> int:
     "How far a progress file has got: a finished `.json` result counts more than any file of lines."
     return 10**9 if path.suffix == '.json' else len(path.read_text().splitlines()) if path.exists() else 0
 
@@ -18,7 +18,7 @@ def copy_newer(source:Path, target:Path) -> list[str]:
     files = sorted(source.glob('*.json')) + sorted(source.glob('*.jsonl')) if source.exists() else []
     for f in files:
         done = target/f.name.replace('.partial.jsonl', '.json')
-        if (target/f.name).exists() and _lines(target/f.name) >= _lines(f) or (f.name.endswith('.partial.jsonl') and done.exists()): continue
+        if (target/f.name).exists() and lines_done(target/f.name) >= lines_done(f) or (f.name.endswith('.partial.jsonl') and done.exists()): continue
         write_text(target/f.name, f.read_text()); copied.append(f.name)
     return copied
 
