@@ -66,7 +66,9 @@ def restore_progress(pipe:Pipeline, method:str) -> list[str]:
 
 def status(pipe:Pipeline, method:str) -> dict:
     """Interim paired differences from the base model, per benchmark and pooled per group (safety, over-refusal,
-    capability): on the multiple-choice items both runs have scored, and on every benchmark both finished."""
+    capability): on the multiple-choice items both runs have scored, and on every benchmark both finished (in the cache,
+    after restoring the committed progress of both, as on a fresh machine)."""
+    for m in ('base', method): restore_progress(pipe, m)
     folder = lambda m: eval_folder(pipe, m)
     pairs = {}   # group -> benchmark -> (base outcomes, method outcomes), paired by item id
     for name in pipe.benchmarks(method):
