@@ -20,18 +20,22 @@ import safesteer.models
 from safesteer.models import generate, sliced_linear
 from safesteer.distill import sample_rollouts
 
+def sliced_against_one(x:torch.Tensor, weight:torch.Tensor, slices, repeats:int=5) -> tuple[torch.Tensor, dict]:
+    "`x @ weight.T` as one product, and its seconds against slices of each size in `slices`: speed-up and equality."
+    one = torch.nn.functional.linear(x, weight)
+    row = dict(one_product_s=best_seconds(lambda: torch.nn.functional.linear(x, weight), repeats))
+    for rows in slices:
+        t = best_seconds(lambda: sliced_linear(x, weight, None, rows), repeats)
+        row[f'rows_{rows}'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+    return one, row
+
 def head_products(weight:torch.Tensor, batches, slices) -> dict:
     """Seconds of the head product at each batch size as one product, in slices of each size and with the weight stored
     `[in, out]` (`x @ weight.T.contiguous()`); speed-ups over one product and equality."""
     out, in_out = {}, weight.t().contiguous()
     for b in batches:
         x = torch.randn(b, weight.shape[1])
-        one = torch.nn.functional.linear(x, weight)
-        row = dict(one_product_s=best_seconds(lambda: torch.nn.functional.linear(x, weight)))
-        for rows in slices:
-            s = best_seconds(lambda: sliced_linear(x, weight, None, rows))
-            row[f'rows_{rows}'] = dict(seconds=s, speedup=row['one_product_s'] / s,
-                                       identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+        one, row = sliced_against_one(x, weight, slices)
         t = best_seconds(lambda: x @ in_out)   # the weight stored [in, out]: one product, no slices
         row['in_out'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(x @ in_out, one),
                              identical_to_rows_1024=torch.equal(x @ in_out, sliced_linear(x, weight, None, 1024)))
@@ -47,11 +51,7 @@ def mlp_products(hidden:int, intermediate:int, batches=(8, 16), slices=(512, 102
         weight = torch.randn(*shape) * 0.02
         for b in batches:
             x = torch.randn(b, shape[1])
-            one = torch.nn.functional.linear(x, weight)
-            row = dict(one_product_s=best_seconds(lambda: torch.nn.functional.linear(x, weight), 30))
-            for rows in slices:
-                t = best_seconds(lambda: sliced_linear(x, weight, None, rows), 30)
-                row[f'rows_{rows}'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(sliced_linear(x, weight, None, rows), one))
+            one, row = sliced_against_one(x, weight, slices, repeats=30)
             packed = torch.ops.mkl._mkl_reorder_linear_weight(weight, b)   # MKL's packed GEMM, as inductor's CPU path uses it
             t = best_seconds(lambda: torch.ops.mkl._mkl_linear(x, packed, weight, None, b), 30)
             row['mkl_packed'] = dict(seconds=t, speedup=row['one_product_s'] / t, identical=torch.equal(torch.ops.mkl._mkl_linear(x, packed, weight, None, b), one))

@@ -20,11 +20,11 @@ read from figures/ (02_steering, 03_voting).
 """
 import argparse, json, time
 from pathlib import Path
-from progress import lines_done, copy_newer, drop_finished
+from progress import copy_if_ahead, copy_newer, drop_finished
 from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, pooled_difference, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
-from safesteer.report import artifact_path, write_text
+from safesteer.report import artifact_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,10 +52,11 @@ def save_progress(pipe:Pipeline, method:str) -> list[str]:
     """Copy the run's finished benchmarks and chunks into the figures folder (to commit) where they are ahead; drop chunks
     whose result is there. The training log goes beside them: a retraining on another machine should log the same
     losses, and the evaluation's key (the weights' fingerprint) tells whether it gave the same weights."""
-    target, log = progress_folder(pipe, method), eval_folder(pipe, method).parent/'train_log.jsonl'
-    copied = copy_newer(eval_folder(pipe, method), target)
-    if log.exists() and (not (target.parent/log.name).exists() or lines_done(target.parent/log.name) < lines_done(log)):
-        write_text(target.parent/log.name, log.read_text()); copied.append(log.name)
+    source = eval_folder(pipe, method)
+    target = progress_folder(pipe, method)
+    copied = copy_newer(source, target)
+    log = source.parent/'train_log.jsonl'
+    if log.exists() and copy_if_ahead(log, target.parent): copied.append(log.name)
     drop_finished(target)
     return copied
 

@@ -10,9 +10,9 @@ The selection keeps its finished stages (the filtered prompts, the candidates' m
 `--save` copies the stages into figures/progress/02_steering/<model>/ where they are ahead; once the selection has
 finished (its stages are gone and figures/02_steering__<model>__direction is written), it removes that folder instead.
 """
-import argparse
+import argparse, shutil
 from pathlib import Path
-from progress import clear, copy_newer
+from progress import copy_newer
 from safesteer.report import model_slug
 from safesteer.packages import cache_dir
 
@@ -23,7 +23,7 @@ def stages_folder(model:str) -> Path: return cache_dir('runs', '02_steering', mo
 def committed_folder(model:str, figures:Path) -> Path: return figures/'progress'/'02_steering'/model_slug(model)
 
 def finished(model:str, figures:Path) -> bool:
-    "The selection has written its direction to `figures/02_steering` and removed its stages."
+    "The selection has written `figures/02_steering__<model>__direction` and removed its stages."
     has_stages = any((stages_folder(model)/s).exists() for s in STAGES)
     return not has_stages and (figures/f'02_steering__{model_slug(model)}__direction').exists()
 
@@ -37,7 +37,9 @@ def main():
     args = ap.parse_args()
     figures, model = Path(args.figures_dir), args.model
     if args.restore: print('restored', copy_newer(committed_folder(model, figures), stages_folder(model)))
-    elif finished(model, figures): clear(committed_folder(model, figures)); print('selection finished: committed stages removed')
+    elif finished(model, figures):
+        if committed_folder(model, figures).exists(): shutil.rmtree(committed_folder(model, figures))
+        print('selection finished: committed stages removed')
     else: print('saved', copy_newer(stages_folder(model), committed_folder(model, figures)))
 
 if __name__ == '__main__': main()
