@@ -84,10 +84,11 @@ COLAB_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct'   # the hub model the `colab` profile
 MODEL_SETTINGS = {
     'qwen2.5-coder-0.5b-instruct': dict(direction=dict(selection=dict(selection_coef=4.0, kl_threshold=0.2),
                                                        calibration_coefs=[2.0, 2.5, 3.0, 3.5, 4.0])),
+    'qwen2.5-coder-1.5b-instruct': dict(direction=dict(calibration_coefs=[1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])),
 }
 """Settings a model needs beyond its profile: where the paper's selection (coef 1.0, KL 0.1) finds no direction,
-the selection settings `02_steering` found one with, and the teacher coefficients calibrated over
-(`figures/02_steering__qwen2.5-coder-0.5b-instruct__summary.json`)."""
+the selection settings `02_steering` found one with; and the teacher coefficients calibrated over, from the selection's
+own upwards (`figures/02_steering__<model>__summary.json`). The 1.5B model keeps the paper's selection."""
 
 FAMILY_LR = {'llama': 1e-6, 'qwen': 1e-5}   # §4.1: full fine-tuning learning rates by model family
 
