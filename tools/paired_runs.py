@@ -9,6 +9,7 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name authors --summary figures/04_distill_authors/04_distill__qwen2.5-coder-0.5b-instruct__summary.json \
         --overrides '{"distill": {"lora": false, "weights_dtype": "bfloat16", "lr": 1e-5, "n_samples": 8, "sequences_per_step": 32, "max_new_tokens": 256, "train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}'
     python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
+    python tools/paired_runs.py --methods safesteer --status --against opd_full   # the same, against another method
     python tools/paired_runs.py --methods base safesteer --save-progress   # finished benchmarks and chunks, to commit
 
 A run restores the committed progress (figures/06_baselines_paired/progress/) into its cache folder where that lacks
@@ -65,18 +66,19 @@ def restore_progress(pipe:Pipeline, method:str) -> list[str]:
     machine); each is used only if its key (model weights, judge, settings) matches the run's."""
     return copy_newer(progress_folder(pipe, method), eval_folder(pipe, method))
 
-def status(pipe:Pipeline, method:str) -> dict:
-    """Interim paired differences from the base model, per benchmark and pooled per group (safety, over-refusal,
-    capability): on the multiple-choice items both runs have scored, and on every benchmark both finished (in the cache,
-    after restoring the committed progress of both, as on a fresh machine)."""
-    for m in ('base', method): restore_progress(pipe, m)
+def status(pipe:Pipeline, method:str, reference:str='base') -> dict:
+    """Interim paired differences of `method` from `reference` (the base model, or another method evaluated on the same
+    items), per benchmark and pooled per group (safety, over-refusal, capability): on the multiple-choice items both runs
+    have scored, and on every benchmark both finished (in the cache, after restoring the committed progress of both, as on
+    a fresh machine). `base_mean` is the reference's mean on the paired items."""
+    for m in (reference, method): restore_progress(pipe, m)
     folder = lambda m: eval_folder(pipe, m)
-    pairs = {}   # group -> benchmark -> (base outcomes, method outcomes), paired by item id
-    for name in pipe.benchmarks(method):
+    pairs = {}   # group -> benchmark -> (reference outcomes, method outcomes), paired by item id
+    for name in pipe.benchmarks(method).keys() & pipe.benchmarks(reference).keys():
         if BENCHMARKS[name].kind == 'multiple_choice':   # nested subsets: paired by item id, not by position
-            b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in ('base', method))
+            b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in (reference, method))
         else:   # a finished benchmark on both sides
-            saved = [folder(m)/f'{name}.json' for m in ('base', method)]
+            saved = [folder(m)/f'{name}.json' for m in (reference, method)]
             if not all(p.exists() for p in saved): continue
             b, o = (item_outcomes({name: json.loads(p.read_text())['value']['samples']})[name] for p in saved)
         ids = [i for i in b if i in o and b[i] is not None and o[i] is not None]
@@ -108,6 +110,8 @@ def main():
                     '<figures-dir>/progress/ (to commit, so that a fresh machine resumes from them), and stop')
     ap.add_argument('--status', action='store_true', help='print the interim paired differences on the items both runs have '
                     'scored so far, and stop')
+    ap.add_argument('--against', default='base', choices=list(METHODS), help='with --status: the run the methods are paired '
+                    'with (default: the base model; e.g. opd_full for SafeSteer against its closest baseline)')
     args = ap.parse_args()
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
@@ -118,7 +122,8 @@ def main():
         for method in args.methods: print(method, save_progress(pipe, method))
         return
     if args.status:
-        for method in (m for m in args.methods if m != 'base'): print(method, json.dumps(status(pipe, method), indent=1))
+        for method in (m for m in args.methods if m != args.against):
+            print(f'{method} - {args.against}', json.dumps(status(pipe, method, args.against), indent=1))
         return
     for method in args.methods:
         name = '_'.join([method] + ([f'seed{args.train_seed}'] if args.train_seed is not None else []) + ([args.name] if args.name else []))
