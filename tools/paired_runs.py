@@ -73,8 +73,8 @@ def status(pipe:Pipeline, method:str, reference:str='base') -> dict:
     a fresh machine). `base_mean` is the reference's mean on the paired items."""
     for m in (reference, method): restore_progress(pipe, m)
     folder = lambda m: eval_folder(pipe, m)
-    pairs = {}   # group -> benchmark -> (reference outcomes, method outcomes), paired by item id
-    for name in (n for n in pipe.benchmarks(method) if n in pipe.benchmarks(reference)):
+    pairs, shared = {}, pipe.benchmarks(reference)   # group -> benchmark -> (reference outcomes, method outcomes), paired by item id
+    for name in (n for n in pipe.benchmarks(method) if n in shared):
         if BENCHMARKS[name].kind == 'multiple_choice':   # nested subsets: paired by item id, not by position
             b, o = (mc_outcomes_so_far(folder(m), name, pipe.benchmarks(m)[name], pipe.settings.seed) for m in (reference, method))
         else:   # a finished benchmark on both sides
