@@ -43,9 +43,10 @@ _PAIRED_EVALUATION = dict(   # the capability list from the base model's scores 
     hold_out_borderline=True,   # Do-Not-Answer's 100 borderline training prompts (08_pipeline) out of every evaluation
     train_seeds=[1, 2])         # SafeSteer and full-vocabulary OPD trained again with these seeds: the spread across seeds
 _DIRECTION = dict(n_train=128, n_val=32, n_eval=32, max_new_tokens=64)   # §3.1's sizes; 02_steering's held-out rates: 32 prompts, 64 tokens
+_DIRECTION_RANKED = {**_DIRECTION, 'selection': dict(best_first=True)}   # the same selection, the filters checked down the ranking only
 _ABLATIONS = dict(token_set_sizes=[10, 50, 200], horizons=[1, 3, 5, 7], n_prompts=[10, 25, 50, 100])
 _CPU = Profile('the embedded models on two CPU cores: LoRA, 2 rollouts of 48 tokens per prompt, benchmark subsets',
-    direction=_DIRECTION,
+    direction=_DIRECTION_RANKED,
     distill=dict(n_prompts=100, n_samples=2, max_new_tokens=48, sequences_per_step=8, micro_batch=8, lora=True, lr=2e-4,
                  loss=dict(chunk_size=64), n_eval=32),
     evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=32, gsm8k_max_new_tokens=192),
@@ -69,7 +70,7 @@ PROFILES = {
         evaluation=dict(benchmarks=_PAPER_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=512),
         ablations=dict(windows=[16, 64, 0], **_ABLATIONS)),
     'colab': Profile("a free Colab T4 (16 GB, float16): LoRA, the paper's 8 rollouts per prompt and 32 per step, of up to 192 tokens",
-        direction=_DIRECTION,
+        direction=_DIRECTION_RANKED,
         distill=dict(n_prompts=100, n_samples=8, max_new_tokens=192, sequences_per_step=32, micro_batch=8, rollout_batch=32,
                      lora=True, lr=2e-4, loss=dict(chunk_size=256), n_eval=64),
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=256),

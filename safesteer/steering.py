@@ -19,7 +19,7 @@ from .models import (decoder_blocks, format_prompts, tokenize_prompts, post_inst
 from .packages import atomic_path, read_json, read_safetensors, ArtifactError, config_hash, saved_or_computed, resumable_map
 
 # %% auto #0
-__all__ = ['MIN_NORM', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
+__all__ = ['MIN_NORM', 'PHASES', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
            'BlockInputs', 'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason',
            'renamed_coefficients', 'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher',
@@ -114,7 +114,9 @@ class DirectionConfig:
     min_prompts: int = 8                    # fewest prompts of each kind left after filtering
     batch_size: int = 32                    # prompts per forward pass
     exhaustive: bool = False                # score every candidate on everything (else stop at its first failed filter)
+    best_first: bool = False                # rank by the objective first, then check the filters down the ranking (the same selection, fewer passes)
     def __post_init__(self):
+        if self.best_first and self.exhaustive: raise ValueError("best_first skips scores that exhaustive computes: set one of them")
         if not 0 <= self.prune_layer_fraction < 1: raise ValueError(f"prune_layer_fraction must be in [0, 1), got {self.prune_layer_fraction}")
         if self.kl_threshold <= 0: raise ValueError(f"kl_threshold must be positive, got {self.kl_threshold}")
         if self.batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
@@ -271,6 +273,8 @@ class RefusalDirection:
         return found
 
 # %% ../nbs/02_steering.ipynb #c032
+PHASES = ('addition', 'kl', 'ablation')   # a candidate's passes, cheapest filter first; each runs only while the candidate survives
+
 def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str],
                    harmful_val:list[str], harmless_val:list[str], cfg:DirectionConfig|None=None,
                    progress:bool=True,
@@ -291,12 +295,14 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
     seconds = dict(filter_and_means=time.time() - start, addition=0., kl=0., ablation=0.)
     score = _candidate_scorer(model, tok, sets, refusal_ids, cfg, cands_lpd)
     pairs = [(l, p) for l in range(n_layers) for p in range(n_pos)]
+    first = ('ablation',) if cfg.best_first else PHASES
     with tqdm(total=len(pairs), desc='scoring candidates', disable=not progress) as bar:
         def score_chunk(chunk:list) -> list:
-            done = [score(l, p) for l, p in chunk]
+            done = [score(l, p, first) for l, p in chunk]
             bar.update(len(chunk))
             return done
         scored = stages.map('candidates.jsonl', pairs, score_chunk)
+    if cfg.best_first: scored = _checked_down_the_ranking(scored, score, n_pos)
     stages.clear()   # every candidate scored: a later selection starts afresh (and runs today's code)
     cands = [s['candidate'] for s in scored]
     for s in scored:
@@ -319,20 +325,36 @@ def _candidate_scorer(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig, c
         "The base model's harmless logits (for the KL filter), the blocks' inputs recorded on the way (for the addition filter)."
         if not clean: clean.update(logits=last_logits(model, tok, sets['harmless_val'], bs, during_batches=inputs.recording), inputs=inputs)
         return clean
-    def score(layer:int, p:int) -> dict:
+    def score(layer:int, p:int, phases:tuple=PHASES, scores:dict|None=None) -> dict:
+        "Run `phases` (in order) on the candidate, continuing from its earlier `scores` if given."
         r = cands_lpd[layer, p].float().to(model.device)
-        c = dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None)
+        c = dict(scores or dict(layer=layer, position=p - n_pos, norm=r.norm().item(), steer_score=None, kl=None, ablation_score=None))
         scoring = lambda: c['norm'] >= MIN_NORM and (cfg.exhaustive or drop_reason(c, n_layers, cfg) is None)
-        phases = dict(addition=('steer_score', lambda: addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids,
+        table = dict(addition=('steer_score', lambda: addition_score(model, tok, r, layer, sets['harmless_val'], refusal_ids,
                                                                       cfg.selection_coef, bs, clean_pass()['inputs'])),
                       kl=('kl', lambda: ablation_kl(model, tok, r, sets['harmless_val'], clean_pass()['logits'], bs)),
                       ablation=('ablation_score', lambda: ablation_score(model, tok, r, sets['harmful_val'], refusal_ids, bs)))
         seconds = {}
-        for phase, (key, compute) in phases.items():
+        for phase in phases:
+            key, compute = table[phase]
             if not scoring(): break
             t = time.time(); c[key] = compute(); seconds[phase] = time.time() - t
         return dict(candidate={**c, 'dropped_by': drop_reason(c, n_layers, cfg)}, seconds=seconds)
     return score
+
+def _checked_down_the_ranking(scored:list, score, n_pos:int) -> list:
+    """`best_first`: `scored` holds every candidate's objective (the ablation score). Check the filters on the candidates in
+    order of it, lowest first, until one passes: that one is the selection. The ones below it are marked `ranked_below`."""
+    rank = lambda i: (math.isnan(s := scored[i]['candidate']['ablation_score']), s)   # NaN last
+    ranked = sorted((i for i, s in enumerate(scored) if s['candidate']['dropped_by'] is None), key=rank)
+    found = False
+    for i in ranked:
+        c, seconds = scored[i]['candidate'], scored[i]['seconds']
+        if found: scored[i] = dict(candidate={**c, 'dropped_by': 'ranked_below'}, seconds=seconds); continue
+        checked = score(c['layer'], c['position'] + n_pos, ('addition', 'kl'), c)
+        scored[i] = dict(candidate=checked['candidate'], seconds={**seconds, **checked['seconds']})
+        found = checked['candidate']['dropped_by'] is None
+    return scored
 
 class _Stages:
     "Finished stages of `02_steering`, kept in `folder` under `key` (another key starts over); `folder=None` keeps nothing."
