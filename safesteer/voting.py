@@ -12,6 +12,8 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .models import sliced_output_head, tokenize_prompts, eot_token_ids, position_ids, fit_prompts, context_length
 from .models import batches
+from .steering import BlockInputs
+from contextlib import nullcontext
 from .packages import atomic_path, read_json, ArtifactError
 
 # %% auto #0
@@ -266,10 +268,14 @@ def score_window(teacher, input_ids:torch.Tensor, # [B, L] prompts + sampled tok
                  attention_mask:torch.Tensor,     # [B, L]
                  horizon:int,                     # H, positions kept at the end
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-probabilities of the steered and the base model at the last `horizon` positions: two [B, H, V] float32."
+    """Log-probabilities of the steered and the base model at the last `horizon` positions: two [B, H, V] float32. The base
+    pass runs first and records the blocks' inputs, so that the steered pass runs only the blocks from the steered one up
+    (the blocks below see the same inputs in both)."""
     kw = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask), logits_to_keep=horizon)
-    with teacher.steering(): logp_s = teacher.model(**kw).logits.float().log_softmax(-1)
-    logp_b = teacher.model(**kw).logits.float().log_softmax(-1)
+    model, layer, inputs = teacher.model, getattr(teacher, 'layer', None), BlockInputs(teacher.model)
+    with inputs.recording(): logp_b = model(**kw).logits.float().log_softmax(-1)
+    above = inputs.replaying(layer) if layer is not None and inputs.plain else nullcontext
+    with teacher.steering(), above(): logp_s = model(**kw).logits.float().log_softmax(-1)
     return logp_s, logp_b
 
 # %% ../nbs/03_voting.ipynb #c033
