@@ -87,3 +87,23 @@ def test_progress_copies_only_what_is_ahead(tmp_path):
     (committed/'a.partial.jsonl').write_text('{"key": 1}\n[1]\n[2]\n[3]\n[4]\n')
     assert copy_newer(committed, cache) == [], 'a partial file was restored beside the finished result it became'
     assert copy_newer(tmp_path/'missing', cache) == []
+
+def test_the_one_factor_table_pairs_each_run_with_the_base_model_and_the_default(tmp_path, monkeypatch):
+    "`tools/authors_factors.py` on the committed paired runs, with full-vocabulary OPD standing in for a variant."
+    from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
+    from safesteer.pipeline import items_path
+    tool = load_tool('authors_factors')
+    paired = lambda m: artifact_path(FIGURES/'06_baselines_paired', '06_baselines', MODEL, f'{m}.json')
+    real = tool.summary_path
+    monkeypatch.setattr(tool, 'summary_path', lambda model, v: paired('opd_full') if v == 'coef1' else real(model, v))
+    monkeypatch.setattr(tool, 'AUTHORS', tmp_path)
+    monkeypatch.setattr('sys.argv', ['authors_factors.py'])
+    tool.main()
+    runs = json.loads((tmp_path/f'one_factor__{MODEL}.json').read_text())['runs']
+    outcomes = lambda m: item_outcomes(read_samples(items_path(paired(m))))
+    for reference, key in (('base', 'against_base'), ('safesteer', 'against_default')):
+        expected = paired_comparison(outcomes(reference), outcomes('opd_full'))
+        for group in ('safety', 'over_refusal', 'capability'):
+            assert runs['coef1'][key][group]['delta'] == pytest.approx(expected[group]['delta'])
+    assert runs['coef1']['against_default']['safety']['delta'] > 0.2   # full-vocabulary OPD refuses far more than SafeSteer
+    assert '| coef1 | teacher coefficient 1.0 (2.5) | +0.488 ± 0.032 (260) |' in (tmp_path/f'one_factor__{MODEL}.md').read_text()
