@@ -5,7 +5,7 @@ selection settings and `02_steering`'s prompts, one after the other in this proc
 `--best-first-first`). The result records each run's seconds by phase, the passes it made and the candidate it chose,
 and whether both chose the committed direction's.
 
-    OMP_NUM_THREADS=2 python bench/selection_order.py --model qwen2.5-coder-0.5b-instruct   # about 20 minutes, idle machine
+    OMP_NUM_THREADS=2 python bench/selection_order.py --model qwen2.5-coder-0.5b-instruct   # about 24 minutes, idle machine
 """
 import argparse, dataclasses, time
 from pathlib import Path
@@ -43,9 +43,10 @@ if __name__ == '__main__':
         log(runs[-1])
     by = {r['best_first']: r for r in runs}
     result = dict(benchmark='selection_order', model=args.model, profile=args.profile, config=dataclasses.asdict(base),
-                  command=f'python bench/selection_order.py --model {args.model}', runs=runs,
+                  command=f'OMP_NUM_THREADS={torch.get_num_threads()} python bench/selection_order.py --model {args.model}', runs=runs,
                   speedup=round(by[False]['seconds'] / by[True]['seconds'], 2),
                   same_selection=by[False]['selected'] == by[True]['selected'],
                   committed=committed and [committed.layer, committed.position],
+                  same_as_committed=committed is not None and all(r['selected'] == [committed.layer, committed.position] for r in runs),
                   machine=machine('cpu', torch.get_num_threads()))
     write_result(RESULTS/f'selection_order__{args.model}__cpu.json', result)

@@ -22,8 +22,8 @@ from .packages import atomic_path, read_json, read_safetensors, ArtifactError, c
 __all__ = ['MIN_NORM', 'PHASES', 'SAFETY_SYSTEM_PROMPT', 'add_direction', 'check_layer', 'project_out', 'ablate_direction',
            'mean_activations', 'candidate_directions', 'DirectionConfig', 'filter_by_refusal', 'NoDirectionError',
            'BlockInputs', 'kl_from_logits', 'addition_score', 'ablation_kl', 'ablation_score', 'drop_reason',
-           'renamed_coefficients', 'RefusalDirection', 'find_direction', 'SteeredTeacher', 'SystemPromptTeacher',
-           'calibrate_coef', 'calibrated']
+           'renamed_coefficients', 'RefusalDirection', 'objective_rank', 'find_direction', 'SteeredTeacher',
+           'SystemPromptTeacher', 'calibrate_coef', 'calibrated']
 
 # %% ../nbs/02_steering.ipynb #c013
 def _hidden(args, kwargs): return args[0] if args else kwargs['hidden_states']
@@ -116,7 +116,9 @@ class DirectionConfig:
     exhaustive: bool = False                # score every candidate on everything (else stop at its first failed filter)
     best_first: bool = False                # rank by the objective first, then check the filters down the ranking (the same selection, fewer passes)
     def __post_init__(self):
-        if self.best_first and self.exhaustive: raise ValueError("best_first skips scores that exhaustive computes: set one of them")
+        if self.best_first and self.exhaustive:
+            raise ValueError("best_first skips the scores that exhaustive computes (the cpu and colab profiles set best_first): "
+                             "set best_first=False with exhaustive=True")
         if not 0 <= self.prune_layer_fraction < 1: raise ValueError(f"prune_layer_fraction must be in [0, 1), got {self.prune_layer_fraction}")
         if self.kl_threshold <= 0: raise ValueError(f"kl_threshold must be positive, got {self.kl_threshold}")
         if self.batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
@@ -275,6 +277,10 @@ class RefusalDirection:
 # %% ../nbs/02_steering.ipynb #c032
 PHASES = ('addition', 'kl', 'ablation')   # a candidate's passes, cheapest filter first; each runs only while the candidate survives
 
+def objective_rank(c:dict) -> tuple:
+    "Sort key of a scored candidate: lowest ablation score first, NaN last (both orders of selection rank by it)."
+    return math.isnan(c['ablation_score']), c['ablation_score']
+
 def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str],
                    harmful_val:list[str], harmless_val:list[str], cfg:DirectionConfig|None=None,
                    progress:bool=True,
@@ -309,15 +315,15 @@ def find_direction(model, tok, harmful_train:list[str], harmless_train:list[str]
         for phase, t in s['seconds'].items(): seconds[phase] += t
     survivors = [c for c in cands if c['dropped_by'] is None]
     if not survivors: raise NoDirectionError(_no_direction_message(cands, cfg), cands)
-    best = min(survivors, key=lambda c: c['ablation_score'])
+    best = min(survivors, key=objective_rank)
     meta = dict(config=asdict(cfg), n_prompts={k: len(v) for k, v in sets.items()}, refusal_ids=refusal_ids,
                 seconds=round(time.time() - start, 1), seconds_by_phase={k: round(v, 1) for k, v in seconds.items()})
     return RefusalDirection(cands_lpd[best['layer'], n_pos + best['position']].float().cpu(), best['layer'],
                             best['position'], cfg.selection_coef, str(model.config.name_or_path), n_layers, cands, meta)
 
 def _candidate_scorer(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig, cands_lpd:torch.Tensor):
-    """`score(layer, p)`: candidate `[layer, p]`'s scores, each phase run only while it survives (unless `exhaustive`),
-    and the seconds of each phase. The clean pass over the harmless prompts runs once, on first use (a resumed selection
+    """`score(layer, p, phases, scores)`: candidate `[layer, p]`'s scores from `phases` (all three by default, continuing
+    from earlier `scores` if given), each phase run only while it survives (unless `exhaustive`), and the seconds of each phase. The clean pass over the harmless prompts runs once, on first use (a resumed selection
     with every candidate scored skips it)."""
     n_layers, n_pos = cands_lpd.shape[:2]
     inputs, clean, bs = BlockInputs(model), {}, cfg.batch_size
@@ -345,8 +351,7 @@ def _candidate_scorer(model, tok, sets:dict, refusal_ids, cfg:DirectionConfig, c
 def _checked_down_the_ranking(scored:list, score, n_pos:int) -> list:
     """`best_first`: `scored` holds every candidate's objective (the ablation score). Check the filters on the candidates in
     order of it, lowest first, until one passes: that one is the selection. The ones below it are marked `ranked_below`."""
-    rank = lambda i: (math.isnan(s := scored[i]['candidate']['ablation_score']), s)   # NaN last
-    ranked = sorted((i for i, s in enumerate(scored) if s['candidate']['dropped_by'] is None), key=rank)
+    ranked = sorted((i for i, s in enumerate(scored) if s['candidate']['dropped_by'] is None), key=lambda i: objective_rank(scored[i]['candidate']))
     found = False
     for i in ranked:
         c, seconds = scored[i]['candidate'], scored[i]['seconds']

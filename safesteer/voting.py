@@ -273,7 +273,7 @@ def score_window(teacher, input_ids:torch.Tensor, # [B, L] prompts + sampled tok
     (the blocks below see the same inputs in both)."""
     kw = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask), logits_to_keep=horizon)
     model, layer, inputs = teacher.model, getattr(teacher, 'layer', None), BlockInputs(teacher.model)
-    with inputs.recording(): logp_b = model(**kw).logits.float().log_softmax(-1)
+    with inputs.recording() if layer is not None else nullcontext(): logp_b = model(**kw).logits.float().log_softmax(-1)
     above = inputs.replaying(layer) if layer is not None and inputs.plain else nullcontext
     with teacher.steering(), above(): logp_s = model(**kw).logits.float().log_softmax(-1)
     return logp_s, logp_b

@@ -8,7 +8,7 @@ Reads figures/06_baselines_paired/06_baselines__<model>__safesteer_<variant>.jso
 figures/04_distill_authors/04_distill__<model>__summary.json. Writes figures/04_distill_authors/one_factor__<model>.{md,json}.
 Variants not run yet are listed as such.
 """
-import argparse, json
+import argparse, json, os
 from pathlib import Path
 from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
 from safesteer.models import DEFAULT_MODEL
@@ -52,7 +52,7 @@ def main():
             continue
         mine = outcomes(path)
         vs_base, vs_default = paired_comparison(base_items, mine), paired_comparison(default_items, mine)
-        record[variant] = dict(changes=change, summary=str(path.relative_to(ROOT)), against_base=vs_base, against_default=vs_default)
+        record[variant] = dict(changes=change, summary=os.path.relpath(path, ROOT), against_base=vs_base, against_default=vs_default)
         rows.append(dict(run=variant, changes=change, **{f'{n} − base': cell(vs_base.get(g)) for g, n in GROUPS.items()},
                          **{f'{n} − default': cell(vs_default.get(g)) for g, n in GROUPS.items()}))
     AUTHORS.mkdir(parents=True, exist_ok=True)
