@@ -107,3 +107,16 @@ def test_the_one_factor_table_pairs_each_run_with_the_base_model_and_the_default
             assert runs['coef1'][key][group]['delta'] == pytest.approx(expected[group]['delta'])
     assert runs['coef1']['against_default']['safety']['delta'] > 0.2   # full-vocabulary OPD refuses far more than SafeSteer
     assert '| coef1 | teacher coefficient 1.0 (2.5) | +0.488 ± 0.032 (260) |' in (tmp_path/f'one_factor__{MODEL}.md').read_text()
+
+def test_paired_runs_take_turns_to_train(tmp_path, monkeypatch):
+    "Two `tools/paired_runs.py` processes never train at once: a training waits while another holds the runs folder's lock."
+    import threading
+    monkeypatch.syspath_prepend(str(FIGURES.parent/'tools'))
+    tool = load_tool('paired_runs')
+    monkeypatch.setattr(Pipeline, 'align', lambda self, *a, **k: trained.set())
+    pipe, trained = tool.TakingTurns(MODEL, 'cpu', FIGURES, tmp_path/'runs'), threading.Event()
+    with tool.exclusive(tmp_path/'runs'/'.training.lock'):   # another process's training
+        waiting = threading.Thread(target=pipe.align, args=('safesteer', tmp_path/'out')); waiting.start()
+        assert not trained.wait(0.5), 'a training started while another held the lock'
+    assert trained.wait(10), 'the training did not start once the lock was released'
+    waiting.join()

@@ -18,8 +18,12 @@ it, so that a fresh machine resumes instead of starting over; each file is used 
 Writes figures/06_baselines_paired/06_baselines__<model>__<method>.json (the summary, with its paired differences from the
 base model once the base run is there) and .items.jsonl (every item's outcome). The direction and the safety tokens are
 read from figures/ (02_steering, 03_voting).
+
+Runs started side by side take turns to train (a lock file in the runs folder), and evaluate side by side: one training
+of the 1.5B model takes about 14 GB, so two trainings at once do not fit in 24 GB.
 """
-import argparse, json, time
+import argparse, fcntl, json, time
+from contextlib import contextmanager
 from pathlib import Path
 from progress import copy_if_ahead, copy_newer, drop_finished
 from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, pooled_difference, sample_outcome
@@ -92,6 +96,20 @@ def status(pipe:Pipeline, method:str, reference:str='base') -> dict:
         groups[g] = dict({k: v for k, v in pooled.items() if k != 'benchmarks'}, base_mean=mean([x for base, _ in group.values() for x in base]))
     return dict(benchmarks=benchmarks, groups=groups)
 
+@contextmanager
+def exclusive(lock:Path):
+    "Hold an exclusive lock on the file `lock` while inside: a second process asking for it waits until the first leaves."
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+class TakingTurns(Pipeline):
+    "A `Pipeline` whose training waits for any other process's training under the same runs folder to finish."
+    def align(self, *args, **kwargs):
+        with exclusive(self.runs/'.training.lock'): return super().align(*args, **kwargs)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default=DEFAULT_MODEL)
@@ -116,7 +134,7 @@ def main():
     if args.train_seed == 0: ap.error('--train-seed 0 is the main run itself (the profile seed): repeats take another seed')
     if args.overrides and not args.name: ap.error('--overrides needs --name: the variant\'s summary must not overwrite the main run\'s')
     if args.summary and len(args.methods) > 1: ap.error('--summary names one file: give one method')
-    pipe = Pipeline(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed,
+    pipe = TakingTurns(args.model, args.profile, args.figures_dir, inputs_dir=args.inputs_dir, progress=False, train_seed=args.train_seed,
                     overrides=args.overrides)
     if args.save_progress:
         for method in args.methods: print(method, save_progress(pipe, method))
