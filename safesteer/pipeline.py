@@ -32,7 +32,7 @@ __all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAI
            'SEEDED_METHODS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts',
            'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none',
            'matching_summaries', 'items_path', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id',
-           'Pipeline']
+           'Pipeline', 'copy_to_train']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -330,6 +330,13 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
         config['training'] = dict(asdict(cfg), n_prompts=n, **({'train_set': self.train_set} if self.train_set != 'advbench' else {}))
     return config
 
+def copy_to_train(model, lora:bool):
+    """A copy of `model` to train, leaving `model` as it is. With LoRA the copy shares `model`'s frozen weights instead of
+    duplicating them: the adapters go on the copy's modules, and no weight is written. That saves one model's memory
+    (6 GB for the 1.5B model in float32) and computes the same numbers. Full fine-tuning copies every weight."""
+    if lora: return copy.deepcopy(model, {id(p): p for p in model.parameters()})
+    return copy.deepcopy(model).requires_grad_(True)   # a LoRA run before may have frozen the shared weights
+
 @patch
 def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|None=None, n_prompts:int|None=None,
           loss:dict|None=None, merged:bool=True):
@@ -338,7 +345,7 @@ def align(self:Pipeline, method:str, output_dir:str|Path, tokens:SafetyTokens|No
     m = method_spec(method)
     if not m.train: raise ValueError(f"{method!r} trains nothing ({m.description}); align one of {', '.join(TRAINED_METHODS)}")
     cfg, n = self.distill_config(method, n_prompts, loss)
-    model = copy.deepcopy(self.model)
+    model = copy_to_train(self.model, cfg.lora)
     teacher = self.teacher(model, m.teacher)
     torch.manual_seed(cfg.seed)   # the LoRA initialisation
     if m.train == 'sft': trainer = Trainer(model, self.tok, SFT(self.tok, teacher, cfg), cfg, output_dir)
