@@ -20,7 +20,7 @@ base model once the base run is there) and .items.jsonl (every item's outcome). 
 read from figures/ (02_steering, 03_voting).
 
 Runs started side by side take turns to train (a lock file in the runs folder), and evaluate side by side: one training
-of the 1.5B model takes about 14 GB, so two trainings at once do not fit in 24 GB.
+of the 1.5B model holds about 15 GB (8 GB of its own, 7 GB of mapped weights), so two trainings at once do not fit in 24 GB.
 """
 import argparse, fcntl, json, time
 from contextlib import contextmanager
