@@ -187,7 +187,10 @@ def _reproduce_args(p):
                    help="a profile of safesteer.profiles: cpu (two CPU cores), cpu_paired (cpu, evaluated in pairs), cpu_paired_subset "
                         "(every method on cpu_paired's shared subset), paper (the paper, on a GPU), colab (a free Colab T4), tiny (the "
                         "notebooks' test defaults)")
+    p.add_argument('--profile-for', nargs='+', default=[], metavar='MODEL=PROFILE',
+                   help='models that run under another profile than --profile, e.g. qwen2.5-coder-1.5b-instruct=cpu_paired_subset')
     p.add_argument('--figures-dir', default='figures', help='figures, tables and summaries')
+    p.add_argument('--inputs-dir', default=None, help="where 06_baselines reads the direction and tokens (default: the figures folder)")
     p.add_argument('--runs-dir', default=None, help='executed notebooks (<runs>/<notebook>/<model>.ipynb), run records, trained models '
                    '(default: $SAFESTEER_CACHE/runs, which outlives the checkout, so an interrupted run resumes from another one)')
     p.add_argument('--force', action='store_true', help='run again what finished before with the same parameters')
@@ -198,7 +201,14 @@ def reproduce(args) -> int:
     "Run the driver; 1 if any (notebook, model) failed."
     from safesteer.reproduce import reproduce as run_all, DEFAULT_NOTEBOOKS, REAL_MODELS
     start = time.time()
+    profiles = dict(_model_profile(pair) for pair in args.profile_for)
     report = run_all(args.notebooks or DEFAULT_NOTEBOOKS, args.models or REAL_MODELS, args.profile, args.figures_dir,
-                     args.runs_dir, args.force, args.nbs_dir)
+                     args.runs_dir, args.force, args.nbs_dir, profiles=profiles, inputs_dir=args.inputs_dir)
     print(f"done in {time.time() - start:.0f}s: {len(report['ran'])} ran, {len(report['skipped'])} skipped, {len(report['failed'])} failed")
     return 1 if report['failed'] else 0
+
+def _model_profile(pair:str) -> tuple:
+    "'MODEL=PROFILE' as (model, profile)."
+    model, sep, profile = pair.partition('=')
+    if not (sep and model and profile): raise SystemExit(f"--profile-for takes MODEL=PROFILE, got {pair!r}")
+    return model, profile

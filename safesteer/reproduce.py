@@ -19,14 +19,16 @@ DEFAULT_NOTEBOOKS = ('06_baselines', '07_ablations')
 REAL_MODELS = ('qwen2.5-coder-0.5b-instruct', 'smollm2-135m-instruct')
 
 def notebook_parameters(notebook:str, model:str, profile:str, figures_dir:str|Path='figures', runs_dir:str|Path|None=None,
-                        force:bool=False, declared=None, models=()) -> dict:
+                        force:bool=False, declared=None, models=(), inputs_dir:str|Path|None=None) -> dict:
     """The papermill parameters of `notebook` for `model` under `profile` (the random `tiny` model always runs the `tiny`
-    profile), keeping only those in `declared` (if given). Every other setting the notebook reads from the profile."""
+    profile), keeping only those in `declared` (if given). Every other setting the notebook reads from the profile.
+    `inputs_dir` (where a notebook that declares it reads the direction and tokens) is passed only when given."""
     profile = 'tiny' if model == 'tiny' else profile
     get_profile(profile, model)   # an unknown profile fails here, before any notebook runs
     runs = Path(runs_dir or cache_dir('runs')).absolute()
     params = dict(model_name=model, profile=profile, figures_dir=str(Path(figures_dir).absolute()), runs_dir=str(runs),
                   force=force, output_dir=str(runs/notebook/f'{model_slug(model)}-work'), models=list(models))
+    if inputs_dir: params['inputs_dir'] = str(Path(inputs_dir).absolute())
     return {k: v for k, v in params.items() if declared is None or k in declared}
 
 # %% ../nbs/08a_reproduce.ipynb #c008
@@ -67,17 +69,24 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
               force:bool=False,                # run again even what finished with the same parameters
               nbs_dir:str|Path|None=None,      # the notebooks' folder (default: ./nbs or the installed checkout's)
               execute=None,                    # `f(notebook, output, parameters, cwd)`; default: papermill
-              progress:bool=True) -> dict:
+              progress:bool=True,              # papermill's progress bar
+              profiles:dict|None=None,         # {model: profile} for the models that run under another profile than `profile`
+              inputs_dir:str|Path|None=None    # where `06_baselines` reads the direction and tokens (default: figures_dir)
+             ) -> dict:
     """Run `notebooks` x `models`, then the notebooks that take no `model_name` (tables across models) once over `models`;
-    returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`."""
+    returns `{'ran', 'skipped', 'failed'}`, lists of `{notebook, model, ...}`. Every job's parameters are built (and an
+    unknown profile or model in `profiles` fails) before the first notebook runs."""
     nbs, runs = find_notebooks(nbs_dir), Path(runs_dir or cache_dir('runs'))
     execute = execute or (lambda nb, out, params, cwd: papermill_execute(nb, out, params, cwd, progress))
     report = dict(ran=[], skipped=[], failed=[])
     declared = {s: declared_parameters(s) for s in (_notebook_source(nbs, name) for name in notebooks)}   # each notebook read once
     per_model = [s for s in declared if 'model_name' in declared[s]]
     jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in declared if s not in per_model]
-    for source, model in jobs:
-        params = notebook_parameters(source.stem, model, profile, figures_dir, runs_dir, force, declared[source], models)
+    unknown = set(profiles or {}) - set(models)
+    if unknown: raise ValueError(f"profiles name models that are not run: {sorted(unknown)}; run them with models, or drop them")
+    plans = [(s, m, notebook_parameters(s.stem, m, (profiles or {}).get(m, profile), figures_dir, runs_dir, force, declared[s],
+                                        models, inputs_dir)) for s, m in jobs]
+    for source, model, params in plans:
         stale = model == ACROSS_MODELS and bool(report['ran'])   # a table across models is redrawn when a model's run changed
         _run_notebook(source, model, params, runs, figures_dir, force or stale, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
