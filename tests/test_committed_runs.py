@@ -1,9 +1,9 @@
 """Every committed run is found by the current code: `safesteer reproduce` on a fresh clone reuses it instead of training
 again. Runs without loading any model: a run's configuration comes from the profile and the committed artifacts."""
-import json
+import json, shutil
 from pathlib import Path
 import pytest
-from safesteer.pipeline import Pipeline, METHODS, find_summary, run_identity
+from safesteer.pipeline import Pipeline, METHODS, find_summary, items_path, run_identity
 from safesteer.packages import differences
 from safesteer.report import artifact_path
 from safesteer.voting import SafetyTokens
@@ -120,3 +120,29 @@ def test_paired_runs_take_turns_to_train(tmp_path, monkeypatch):
         assert not trained.wait(0.5), 'a training started while another held the lock'
     assert trained.wait(10), 'the training did not start once the lock was released'
     waiting.join()
+
+PAIRED_RUNS = sorted(p for p in (FIGURES/'06_baselines_paired').glob('06_baselines__*__*.json') if items_path(p).exists())
+
+@pytest.mark.parametrize('summary', PAIRED_RUNS, ids=lambda p: p.stem.split('__', 1)[1])
+def test_the_committed_items_reproduce_the_summary(summary, tmp_path):
+    """A paired run's per-item file gives back its summary: each refusal rate from the stored verdicts of the run's judge,
+    the XSTest keyword rates judged again by `rejudge`, and the paired differences from the base model's file."""
+    from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
+    from safesteer.judges import XSTEST_JUDGE, rejudge
+    s, items = json.loads(summary.read_text()), tmp_path/'items.jsonl'
+    shutil.copy(items_path(summary), items)
+    keyword = rejudge(items, XSTEST_JUDGE, overwrite=True)['by_benchmark']
+    rows = [json.loads(l) for l in items.read_text().splitlines()]
+    column = f"verdict_{s['config']['evaluation']['judge']}"
+    refusal = {name: b for name, b in s['benchmarks'].items() if b['metric'] == 'refusal_rate'}
+    assert refusal, summary
+    for name, b in refusal.items():
+        verdicts = [r[column] for r in rows if r['benchmark'] == name and r.get(column) is not None]
+        assert (len(verdicts), sum(verdicts) / len(verdicts)) == (b['n'], pytest.approx(b['value'])), name
+        also = b['also']['refusal_rate_keyword_xstest']
+        assert keyword[name]['verdict_keyword_xstest'] == dict(rate=pytest.approx(also['value']), n=also['n']), name
+    base = summary.with_name(f"06_baselines__{summary.name.split('__')[1]}__base.json")
+    if s.get('paired'):
+        again = paired_comparison(item_outcomes(read_samples(items_path(base))), item_outcomes(read_samples(items)))
+        for group, p in s['paired'].items():
+            assert {k: again[group][k] for k in ('delta', 'stderr', 'n')} == pytest.approx({k: p[k] for k in ('delta', 'stderr', 'n')}), group
