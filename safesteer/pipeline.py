@@ -418,7 +418,7 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if key in self._done:
         write_json(path, self._done[key]); return self._done[key]
     found = None if self.force else find_summary(path, config, self.summaries())
-    if found is not None: return found
+    if found is not None: return self.with_paired(method, path, found)
     m, model, record = method_spec(method), self.model, dict(train_seconds=0.0)
     folder = self.run_folder(method, config)   # checkpoints and finished benchmarks: a rerun resumes
     if self.force: shutil.rmtree(folder, ignore_errors=True)
@@ -431,6 +431,16 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
                                paired=self.paired_with_base(method, items_path(path)), config=config, config_hash=key))
     write_json(path, summary)
     self._done[key] = summary
+    return summary
+
+@patch
+def with_paired(self:Pipeline, method:str, path:Path, summary:dict) -> dict:
+    "A reused summary without paired differences (its run finished before the base model's): add them where they can be had now, and save it."
+    if summary.get('paired') is None and method != 'base' and items_path(path).exists():
+        paired = self.paired_with_base(method, items_path(path))
+        if paired:
+            summary = {**summary, 'paired': nan_to_none(paired)}
+            write_json(path, summary)
     return summary
 
 @patch
