@@ -436,8 +436,8 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
 @patch
 def with_paired(self:Pipeline, method:str, path:Path, summary:dict) -> dict:
     "A reused summary without paired differences (its run finished before the base model's): add them where they can be had now, and save it."
-    if summary.get('paired') is None and method != 'base' and items_path(path).exists():
-        paired = self.paired_with_base(method, items_path(path))
+    if summary.get('paired') is None and items_path(path).exists():
+        paired = self.paired_with_base(method, items_path(path))   # None for the base model itself
         if paired:
             summary = {**summary, 'paired': nan_to_none(paired)}
             write_json(path, summary)

@@ -82,9 +82,10 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
     declared = {s: declared_parameters(s) for s in (_notebook_source(nbs, name) for name in notebooks)}   # each notebook read once
     per_model = [s for s in declared if 'model_name' in declared[s]]
     jobs = [(s, m) for m in models for s in per_model] + [(s, ACROSS_MODELS) for s in declared if s not in per_model]
-    unknown = set(profiles or {}) - set(models)
+    profiles = profiles or {}
+    unknown = set(profiles) - set(models)
     if unknown: raise ValueError(f"profiles name models that are not run: {sorted(unknown)}; run them with models, or drop them")
-    plans = [(s, m, notebook_parameters(s.stem, m, (profiles or {}).get(m, profile), figures_dir, runs_dir, force, declared[s],
+    plans = [(s, m, notebook_parameters(s.stem, m, profiles.get(m, profile), figures_dir, runs_dir, force, declared[s],
                                         models, inputs_dir)) for s, m in jobs]
     for source, model, params in plans:
         stale = model == ACROSS_MODELS and bool(report['ran'])   # a table across models is redrawn when a model's run changed

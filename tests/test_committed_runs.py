@@ -128,7 +128,7 @@ def test_the_committed_items_reproduce_the_summary(summary, tmp_path):
     """A paired run's per-item file gives back its summary: each refusal rate from the stored verdicts of the run's judge,
     the XSTest keyword rates judged again by `rejudge`, and the paired differences from the base model's file."""
     from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
-    from safesteer.judges import XSTEST_JUDGE, rejudge
+    from safesteer.judges import XSTEST_JUDGE, rejudge, verdict_rate
     s, items = json.loads(summary.read_text()), tmp_path/'items.jsonl'
     shutil.copy(items_path(summary), items)
     keyword = rejudge(items, XSTEST_JUDGE, overwrite=True)['by_benchmark']
@@ -137,8 +137,7 @@ def test_the_committed_items_reproduce_the_summary(summary, tmp_path):
     refusal = {name: b for name, b in s['benchmarks'].items() if b['metric'] == 'refusal_rate'}
     assert refusal, summary
     for name, b in refusal.items():
-        verdicts = [r[column] for r in rows if r['benchmark'] == name and r.get(column) is not None]
-        assert (len(verdicts), sum(verdicts) / len(verdicts)) == (b['n'], pytest.approx(b['value'])), name
+        assert verdict_rate([r.get(column) for r in rows if r['benchmark'] == name]) == (pytest.approx(b['value']), b['n']), name
         also = b['also']['refusal_rate_keyword_xstest']
         assert keyword[name]['verdict_keyword_xstest'] == dict(rate=pytest.approx(also['value']), n=also['n']), name
     base = summary.with_name(f"06_baselines__{summary.name.split('__')[1]}__base.json")
