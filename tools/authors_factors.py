@@ -5,15 +5,20 @@ profile's training). The seed repeats of the default run come first: they show h
     python tools/authors_factors.py                       # qwen2.5-coder-0.5b-instruct
 
 Reads figures/06_baselines_paired/06_baselines__<model>__safesteer_<variant>.json (and .items.jsonl), and run (a) at
-figures/04_distill_authors/04_distill__<model>__summary.json. Writes figures/04_distill_authors/one_factor__<model>.{md,json}.
-Variants not run yet are listed as such.
+figures/04_distill_authors/04_distill__<model>__summary.json. Writes figures/04_distill_authors/one_factor__<model>.{md,json}
+and the trade-off figure one_factor__<model>.png: each finished run's safety against its over-refusal, both as paired
+differences from the base model with 95% intervals, beside the other methods of the paired comparison. Variants not run
+yet are listed as such.
 """
 import argparse, json, os
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
 from pathlib import Path
 from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import items_path
-from safesteer.report import artifact_path, markdown_table, write_json, write_text
+from safesteer.report import artifact_path, markdown_table, save_figure, write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRED, AUTHORS = ROOT/'figures'/'06_baselines_paired', ROOT/'figures'/'04_distill_authors'
@@ -32,6 +37,46 @@ def outcomes(path:Path) -> dict:
     "Per benchmark, each item's outcome, from the summary's `.items.jsonl`."
     return item_outcomes(read_samples(items_path(path)))
 
+def on_items_of(mine:dict, reference:dict) -> dict:
+    "`mine` restricted to the benchmarks and items of `reference` (the default run on a variant's shared subset)."
+    return {b: {i: o for i, o in items.items() if i in reference[b]} for b, items in mine.items() if b in reference}
+
+def other_methods(model:str) -> dict:
+    "The paired comparison's other methods, each against the base model (`06_baselines_paired`'s summary)."
+    path = artifact_path(PAIRED, '06_baselines', model, 'summary.json')
+    if not path.exists(): return {}
+    summary = json.loads(path.read_text())
+    return {m: s['paired'] for m, s in summary.items() if m not in ('base', 'safesteer') and s.get('paired')}
+
+def plot_tradeoff(runs:dict, others:dict, model:str, path:Path) -> Path:
+    "Safety against over-refusal, paired differences from the base model (95% intervals): the runs and the other methods."
+    fig, ax = plt.subplots(figsize=(7, 5))
+    def point(r, **style):
+        x, y = r['over_refusal'], r['safety']
+        ax.errorbar(x['delta'], y['delta'], xerr=1.96 * x['stderr'], yerr=1.96 * y['stderr'], lw=0.8, capsize=2, **style)
+        return x['delta'], y['delta']
+    placed = sorted(((point(r, fmt='s', color='grey', mfc='none'), m) for m, r in others.items()), key=lambda t: t[0][1])
+    label_y = -1.0
+    for (x, y), m in placed:   # labels to the right, in order of safety, at least 0.06 apart, each with a line to its point
+        label_y = max(y, label_y + 0.06)
+        ax.annotate(m, (x, y), xytext=(max(x, 0.3) + 0.12, label_y), fontsize=7, color='dimgrey', va='center',
+                    arrowprops=dict(arrowstyle='-', color='lightgrey', lw=0.6))
+    seeds = iter(['tab:blue', 'tab:cyan', 'navy'])
+    variants = iter(['tab:red', 'tab:orange', 'tab:green', 'tab:purple', 'tab:brown', 'tab:pink'])
+    for name, r in runs.items():
+        seed = name in ('default', 'seed1', 'seed2')
+        point(r, fmt='o' if seed else 'D', color=next(seeds) if seed else next(variants),
+              label=('seed0 (the default)' if name == 'default' else name) + ('' if seed else ': ' + VARIANTS[name].split(' (')[0]))
+    ax.plot([-0.2, 1.0], [-0.2, 1.0], color='grey', lw=0.5, ls='--', label='safety and over-refusal rise alike')
+    ax.axhline(0, color='grey', lw=0.5); ax.axvline(0, color='grey', lw=0.5)
+    ax.legend(fontsize=7, loc='upper left')
+    ax.set(xlabel='over-refusal: difference from the base model (95% interval)',
+           ylabel='safety: difference from the base model (95% interval)',
+           title=f'{model}: paired differences on shared items')
+    ax.title.set_fontsize(10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
 def cell(r:dict|None) -> str:
     return '-' if not r else f"{r['delta']:+.3f} ± {r['stderr']:.3f} ({r['n']})"
 
@@ -44,6 +89,8 @@ def main():
     if missing: raise SystemExit(f"{', '.join(map(str, missing))}: run tools/paired_runs.py --methods base safesteer first")
     base_items, default_items = outcomes(base), outcomes(default)
     rows, record = [], {}
+    shared = outcomes(summary_path(args.model, 'seed1')) if items_path(summary_path(args.model, 'seed1')).exists() else default_items
+    points = {'default': paired_comparison(base_items, on_items_of(default_items, shared))}
     for variant, change in VARIANTS.items():
         path = summary_path(args.model, variant)
         if not items_path(path).exists():
@@ -52,6 +99,7 @@ def main():
             continue
         mine = outcomes(path)
         vs_base, vs_default = paired_comparison(base_items, mine), paired_comparison(default_items, mine)
+        points[variant] = vs_base
         record[variant] = dict(changes=change, summary=os.path.relpath(path, ROOT), against_base=vs_base, against_default=vs_default)
         rows.append(dict(run=variant, changes=change, **{f'{n} − base': cell(vs_base.get(g)) for g, n in GROUPS.items()},
                          **{f'{n} − default': cell(vs_default.get(g)) for g, n in GROUPS.items()}))
@@ -60,6 +108,7 @@ def main():
     head = (f"Paired differences on the same items (delta ± standard error (items)): each run − the base model, then each run − "
             f"the default SafeSteer run. `python tools/authors_factors.py --model {args.model}`.\n\n")
     write_text(AUTHORS/f'one_factor__{args.model}.md', head + markdown_table(rows) + '\n')
+    plot_tradeoff(points, other_methods(args.model), args.model, AUTHORS/f'one_factor__{args.model}.png')
     print(markdown_table(rows))
 
 if __name__ == '__main__': main()
