@@ -107,6 +107,7 @@ def test_the_one_factor_table_pairs_each_run_with_the_base_model_and_the_default
             assert runs['coef1'][key][group]['delta'] == pytest.approx(expected[group]['delta'])
     assert runs['coef1']['against_default']['safety']['delta'] > 0.2   # full-vocabulary OPD refuses far more than SafeSteer
     assert '| coef1 | teacher coefficient 1.0 (2.5) | +0.488 ± 0.032 (260) |' in (tmp_path/f'one_factor__{MODEL}.md').read_text()
+    assert (tmp_path/f'one_factor__{MODEL}.png').stat().st_size > 10_000, 'the trade-off figure was not drawn'
 
 def test_paired_runs_take_turns_to_train(tmp_path, monkeypatch):
     "Two `tools/paired_runs.py` processes never train at once: a training waits while another holds the runs folder's lock."
