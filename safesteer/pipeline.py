@@ -50,6 +50,7 @@ class PipelineSettings:
     shared_subset: dict = field(default_factory=dict) # benchmark -> items for methods outside `FULL_SIZE_METHODS` (empty: `benchmarks`)
     hold_out_borderline: bool = False # also hold Do-Not-Answer's borderline training prompts out of the evaluation (needed to train on them)
     train_seeds: list = field(default_factory=list) # training seeds besides `seed` for `SEEDED_METHODS` (06_baselines: the spread across seeds)
+    methods: list = field(default_factory=list)     # the methods 06_baselines compares (empty: every method of `METHODS`)
     eval: dict = field(default_factory=dict)        # EvalConfig overrides
     seed: int = 0                    # seed of prompt splits, sampling, training and evaluation subsamples
     def __post_init__(self):
@@ -67,6 +68,7 @@ def pipeline_settings(profile:str, model_name:str='', parts:dict|None=None, **ov
                             target_refusal=d.get('target_refusal', 0.9), filter_vote_prompts=voting.pop('filter_prompts', True),
                             voting=voting, benchmarks=evaluation.pop('benchmarks'), shared_subset=evaluation.pop('shared_subset', {}),
                             hold_out_borderline=evaluation.pop('hold_out_borderline', False), train_seeds=evaluation.pop('train_seeds', []),
+                            methods=evaluation.pop('methods', []),
                             eval=evaluation)
     return replace(base, direction={**base.direction, **overrides.pop('direction', {})}, **overrides)
 

@@ -18,7 +18,7 @@ class Profile:
     direction: dict = field(default_factory=dict)      # §3.1: n_train and n_val prompts of each kind, `selection` (DirectionConfig fields), calibration_coefs, target_refusal; 02_steering's n_eval held-out prompts and max_new_tokens
     voting: dict = field(default_factory=dict)         # §3.2: filter_prompts (vote on harmless prompts the base model does not refuse) and VotingConfig fields
     distill: dict = field(default_factory=dict)        # §3.3: n_prompts, DistillConfig fields (`loss`: LossConfig fields), 04_distill's n_eval held-out prompts per set
-    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}), shared_subset (the same for methods evaluated on fewer items), train_seeds (repeats of the seeded methods' training) and EvalConfig fields
+    evaluation: dict = field(default_factory=dict)     # benchmarks ({name: items, None for all}), shared_subset (the same for methods evaluated on fewer items), train_seeds (repeats of the seeded methods' training), methods (those 06_baselines compares; default all) and EvalConfig fields
     ablations: dict = field(default_factory=dict)      # 07_ablations' grid: token_set_sizes, horizons, windows (0: the whole reply), n_prompts
 
 def deep_merged(base:dict, update:dict) -> dict:
@@ -76,9 +76,10 @@ PROFILES = {
         evaluation=dict(benchmarks=_CPU_BENCHMARKS, max_new_tokens=64, gsm8k_max_new_tokens=256),
         ablations=dict(windows=[16, 64, 0], **_ABLATIONS)),
     'cpu_paired_subset': replace(_CPU, evaluation={**_PAIRED_EVALUATION, 'benchmarks': _PAIRED_EVALUATION['shared_subset'],
-                                                   'shared_subset': {}, 'train_seeds': []},
-        description="`cpu_paired` on its shared subset for every method, without seed repeats: a larger model's comparison "
-                    "at a third of the 0.5B model's evaluation cost"),
+                                                   'shared_subset': {}, 'train_seeds': [],
+                                                   'methods': ['base', 'steering', 'opd_full', 'system_prompt_teacher', 'safesteer']},
+        description="`cpu_paired` on its shared subset for every method, without seed repeats, SFT or renormalised slices: "
+                    "a larger model's comparison at a third of the 0.5B model's evaluation cost"),
 }
 COLAB_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct'   # the hub model the `colab` profile is sized for
 
