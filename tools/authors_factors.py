@@ -10,11 +10,12 @@ and the trade-off figure one_factor__<model>.png: each finished run's safety aga
 differences from the base model with 95% intervals, beside the other methods of the paired comparison. Variants not run
 yet are listed as such.
 """
-import argparse, json, os
+import argparse, itertools, json, os
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from pathlib import Path
+from safesteer.baselines import restricted
 from safesteer.evaluate import item_outcomes, paired_comparison, read_samples
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import items_path
@@ -37,10 +38,6 @@ def outcomes(path:Path) -> dict:
     "Per benchmark, each item's outcome, from the summary's `.items.jsonl`."
     return item_outcomes(read_samples(items_path(path)))
 
-def on_items_of(mine:dict, reference:dict) -> dict:
-    "`mine` restricted to the benchmarks and items of `reference` (the default run on a variant's shared subset)."
-    return {b: {i: o for i, o in items.items() if i in reference[b]} for b, items in mine.items() if b in reference}
-
 def other_methods(model:str) -> dict:
     "The paired comparison's other methods, each against the base model (`06_baselines_paired`'s summary)."
     path = artifact_path(PAIRED, '06_baselines', model, 'summary.json')
@@ -59,10 +56,10 @@ def plot_tradeoff(runs:dict, others:dict, model:str, path:Path) -> Path:
     label_y = -1.0
     for (x, y), m in placed:   # labels to the right, in order of safety, at least 0.06 apart, each with a line to its point
         label_y = max(y, label_y + 0.06)
-        ax.annotate(m, (x, y), xytext=(max(x, 0.3) + 0.12, label_y), fontsize=7, color='dimgrey', va='center',
+        ax.annotate(m, (x, y), xytext=(x + 0.1, label_y), fontsize=7, color='dimgrey', va='center',
                     arrowprops=dict(arrowstyle='-', color='lightgrey', lw=0.6))
-    seeds = iter(['tab:blue', 'tab:cyan', 'navy'])
-    variants = iter(['tab:red', 'tab:orange', 'tab:green', 'tab:purple', 'tab:brown', 'tab:pink'])
+    seeds = itertools.cycle(['tab:blue', 'tab:cyan', 'navy'])
+    variants = itertools.cycle(['tab:red', 'tab:orange', 'tab:green', 'tab:purple', 'tab:brown', 'tab:pink'])
     for name, r in runs.items():
         seed = name in ('default', 'seed1', 'seed2')
         point(r, fmt='o' if seed else 'D', color=next(seeds) if seed else next(variants),
@@ -89,8 +86,7 @@ def main():
     if missing: raise SystemExit(f"{', '.join(map(str, missing))}: run tools/paired_runs.py --methods base safesteer first")
     base_items, default_items = outcomes(base), outcomes(default)
     rows, record = [], {}
-    shared = outcomes(summary_path(args.model, 'seed1')) if items_path(summary_path(args.model, 'seed1')).exists() else default_items
-    points = {'default': paired_comparison(base_items, on_items_of(default_items, shared))}
+    points, shared = {}, None   # the default run is drawn on the items of the first finished variant (the shared subset)
     for variant, change in VARIANTS.items():
         path = summary_path(args.model, variant)
         if not items_path(path).exists():
@@ -98,17 +94,21 @@ def main():
                              **{f'{n} − default': '' for n in GROUPS.values()}))
             continue
         mine = outcomes(path)
+        if shared is None:
+            shared = mine
+            points['default'] = paired_comparison(base_items, restricted(default_items, shared))
         vs_base, vs_default = paired_comparison(base_items, mine), paired_comparison(default_items, mine)
         points[variant] = vs_base
         record[variant] = dict(changes=change, summary=os.path.relpath(path, ROOT), against_base=vs_base, against_default=vs_default)
         rows.append(dict(run=variant, changes=change, **{f'{n} − base': cell(vs_base.get(g)) for g, n in GROUPS.items()},
                          **{f'{n} − default': cell(vs_default.get(g)) for g, n in GROUPS.items()}))
     AUTHORS.mkdir(parents=True, exist_ok=True)
-    write_json(AUTHORS/f'one_factor__{args.model}.json', dict(model=args.model, command='python tools/authors_factors.py', runs=record))
+    write_json(AUTHORS/f'one_factor__{args.model}.json', dict(model=args.model, command='python tools/authors_factors.py', runs=record,
+                                                              default_against_base_on_shared_items=points.get('default')))
     head = (f"Paired differences on the same items (delta ± standard error (items)): each run − the base model, then each run − "
             f"the default SafeSteer run. `python tools/authors_factors.py --model {args.model}`.\n\n")
     write_text(AUTHORS/f'one_factor__{args.model}.md', head + markdown_table(rows) + '\n')
-    plot_tradeoff(points, other_methods(args.model), args.model, AUTHORS/f'one_factor__{args.model}.png')
+    if points: plot_tradeoff(points, other_methods(args.model), args.model, AUTHORS/f'one_factor__{args.model}.png')
     print(markdown_table(rows))
 
 if __name__ == '__main__': main()
