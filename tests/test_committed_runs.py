@@ -109,18 +109,24 @@ def test_the_one_factor_table_pairs_each_run_with_the_base_model_and_the_default
     assert '| coef1 | teacher coefficient 1.0 (2.5) | +0.488 ± 0.032 (260) |' in (tmp_path/f'one_factor__{MODEL}.md').read_text()
     assert (tmp_path/f'one_factor__{MODEL}.png').stat().st_size > 10_000, 'the trade-off figure was not drawn'
 
-def test_paired_runs_take_turns_to_train(tmp_path, monkeypatch):
-    "Two `tools/paired_runs.py` processes never train at once: a training waits while another holds the runs folder's lock."
+def test_paired_runs_share_training_slots(tmp_path, monkeypatch):
+    """Two `tools/paired_runs.py` processes train side by side only when their slots fit: while a large training holds two
+    of the three slots, a LoRA training of the 0.5B model starts, and another large training waits until they are free."""
     import threading
     monkeypatch.syspath_prepend(str(FIGURES.parent/'tools'))
     tool = load_tool('paired_runs')
-    monkeypatch.setattr(Pipeline, 'align', lambda self, *a, **k: trained.set())
-    pipe, trained = tool.TakingTurns(MODEL, 'cpu', FIGURES, tmp_path/'runs'), threading.Event()
-    with tool.exclusive(tmp_path/'runs'/'.training.lock'):   # another process's training
-        waiting = threading.Thread(target=pipe.align, args=('safesteer', tmp_path/'out')); waiting.start()
-        assert not trained.wait(0.5), 'a training started while another held the lock'
-    assert trained.wait(10), 'the training did not start once the lock was released'
-    waiting.join()
+    started = {n: threading.Event() for n in (1, 2)}
+    def train(n):
+        with tool.training_slots(tmp_path/'runs', n, poll=0.05): started[n].set()
+    with tool.training_slots(tmp_path/'runs', 2):   # another process's large training
+        waiting = [threading.Thread(target=train, args=(n,)) for n in (2, 1)]
+        for t in waiting: t.start()
+        assert started[1].wait(10), 'a LoRA training waited although a slot was free'
+        assert not started[2].wait(0.5), 'two large trainings held their slots at once'
+    assert started[2].wait(10), 'the large training did not start once the slots were released'
+    for t in waiting: t.join()
+    with pytest.raises(ValueError, match='1 to 3 slots'):
+        with tool.training_slots(tmp_path/'runs', 4): pass
 
 PAIRED_RUNS = sorted(p for p in (FIGURES/'06_baselines_paired').glob('06_baselines__*__*.json') if items_path(p).exists())
 

@@ -19,8 +19,11 @@ Writes figures/06_baselines_paired/06_baselines__<model>__<method>.json (the sum
 base model once the base run is there) and .items.jsonl (every item's outcome). The direction and the safety tokens are
 read from figures/ (02_steering, 03_voting).
 
-Runs started side by side take turns to train (a lock file in the runs folder), and evaluate side by side: one training
-of the 1.5B model holds about 15 GB (8 GB of its own, 7 GB of mapped weights), so two trainings at once do not fit in 24 GB.
+Runs started side by side share the memory for training through slots (lock files in the runs folder), and evaluate side
+by side. A LoRA training of the 0.5B model takes one of three slots (about 3 GB of its own). A full fine-tuning takes two
+(about 10 GB, counted: 8 GB of float32 weights, gradients and AdamW's two moments, and the activations), as does any
+training of the 1.5B model (about 15 GB, 8 GB of its own and 7 GB of mapped weights). So a long full fine-tuning lets a
+LoRA run train beside it, and two large trainings, which do not fit in 24 GB together, take turns.
 """
 import argparse, fcntl, json, time
 from contextlib import contextmanager
@@ -96,19 +99,38 @@ def status(pipe:Pipeline, method:str, reference:str='base') -> dict:
         groups[g] = dict({k: v for k, v in pooled.items() if k != 'benchmarks'}, base_mean=mean([x for base, _ in group.values() for x in base]))
     return dict(benchmarks=benchmarks, groups=groups)
 
+SLOTS = 3   # training slots per runs folder: one large training and one LoRA training of the 0.5B model fit beside each other
+
+def try_slots(folder:Path, n:int) -> list:
+    "Lock `n` free slot files `folder/.training<i>.lock` without waiting: the open files, or [] (none kept) if fewer are free."
+    folder.mkdir(parents=True, exist_ok=True)
+    held = []
+    for i in range(SLOTS):
+        f = open(folder/f'.training{i}.lock', 'a')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); held.append(f)
+        except BlockingIOError: f.close()
+        if len(held) == n: return held
+    for f in held: f.close()   # closing releases the lock
+    return []
+
 @contextmanager
-def exclusive(lock:Path):
-    "Hold an exclusive lock on the file `lock` while inside: a second process asking for it waits until the first leaves."
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+def training_slots(folder:Path, n:int, poll:float=20.0):
+    "Hold `n` of the folder's `SLOTS` training slots while inside, waiting until that many are free at once."
+    if not 1 <= n <= SLOTS: raise ValueError(f'a training takes 1 to {SLOTS} slots, not {n}')
+    while not (held := try_slots(folder, n)): time.sleep(poll)
+    try: yield
+    finally:
+        for f in held: f.close()
+
+def slots_needed(pipe:Pipeline, method:str) -> int:
+    "Two slots for a full fine-tuning or a model over one billion weights, one for a LoRA training of a smaller model."
+    large = sum(p.numel() for p in pipe.model.parameters()) > 1e9
+    return 2 if large or not pipe.distill_config(method)[0].lora else 1
 
 class TakingTurns(Pipeline):
-    "A `Pipeline` whose training waits for any other process's training under the same runs folder to finish."
-    def align(self, *args, **kwargs):
-        with exclusive(self.runs/'.training.lock'): return super().align(*args, **kwargs)
+    "A `Pipeline` whose training waits for training slots under its runs folder (see the module's docstring)."
+    def align(self, method, *args, **kwargs):
+        with training_slots(self.runs, slots_needed(self, method)): return super().align(method, *args, **kwargs)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
