@@ -423,6 +423,7 @@ class EvalResult:
     samples: dict = field(default_factory=dict)   # benchmark -> per-item records
     errors: dict = field(default_factory=dict)    # benchmark -> error message (on_error='warn')
     seconds: dict = field(default_factory=dict)   # benchmark -> wall-clock seconds (of the run that computed it)
+    cpu_seconds: dict = field(default_factory=dict)   # benchmark -> the process's CPU seconds, all threads (a paused process adds none)
     resumed: list = field(default_factory=list)   # benchmarks read back from `output_dir` instead of computed
     def table(self) -> pd.DataFrame: return rows_frame(self.rows)
     def summary(self) -> dict: return summarise(self.rows)
@@ -521,14 +522,14 @@ def evaluate(model, tok,
     result = EvalResult()
     for key, n in benchmarks.items():
         name, bench = get_benchmark(key)
-        keys, start = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time()
+        keys, start, cpu = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time(), time.process_time()
         use = (judges or config_judges(cfg)) + extra if bench.kind in ('safety', 'over_refusal') else []
         saved = None if output_dir is None else _saved_key(fingerprint, keys, n, cfg, use, exclude, bench, paths.get(name))
         chunks = None if output_dir is None else Path(output_dir)/f'{name}.partial.jsonl'
         resume = None if output_dir is None else partial(resumable_map, chunks, saved, chunk=25)
         def run():
             rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys, resume)
-            return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1))
+            return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1), cpu_seconds=round(time.process_time() - cpu, 1))
         try:
             if output_dir is None: done, reused = run(), False
             else:
@@ -540,6 +541,7 @@ def evaluate(model, tok,
             warnings.warn(f"benchmark {name} failed and is skipped: {result.errors[name]}")
             continue
         result.rows += done['rows']; result.samples[name] = done['samples']; result.seconds[name] = done['seconds']
+        result.cpu_seconds[name] = done.get('cpu_seconds')   # None in results saved before it was recorded
         if reused: result.resumed.append(name)
     return result
 

@@ -407,7 +407,9 @@ def assess(self:Pipeline, model, method:str='base', steer:bool=False, output_dir
     with self.teacher(model).steering() if steer else nullcontext():
         result = self.evaluate(model, method, output_dir)
     seconds = sum(result.seconds.values())   # of the runs that computed each benchmark, resumed ones included
-    return dict(**headline(result.rows), eval_seconds=round(seconds, 1), benchmarks=result.summary(), rows=result.rows,
+    cpu = list(result.cpu_seconds.values())   # wall-clock time counts a paused or crowded process; CPU time does not
+    return dict(**headline(result.rows), eval_seconds=round(seconds, 1),
+                eval_cpu_seconds=round(sum(cpu), 1) if None not in cpu else None, benchmarks=result.summary(), rows=result.rows,
                 samples=result.samples)
 
 @patch
