@@ -152,3 +152,16 @@ def test_the_committed_items_reproduce_the_summary(summary, tmp_path):
         again = paired_comparison(item_outcomes(read_samples(items_path(base))), item_outcomes(read_samples(items)))
         for group, p in s['paired'].items():
             assert {k: again[group][k] for k in ('delta', 'stderr', 'n')} == pytest.approx({k: p[k] for k in ('delta', 'stderr', 'n')}), group
+
+def test_the_readme_cross_model_table_is_the_committed_one():
+    "Each row of the README's cross-model table of paired differences reads as in `figures/06a_across_models__table.md`."
+    cells = lambda line: [c.strip().replace('−', '-') for c in line.strip().strip('|').split('|')]
+    table = {tuple(r[:2]): r for r in map(cells, (FIGURES/'06a_across_models__table.md').read_text().splitlines()[2:])}
+    readme = (FIGURES.parent/'README.md').read_text()
+    start = readme.index('| model | method | safety − base |')
+    rows = [cells(l) for l in readme[start:].splitlines()[2:]]
+    rows = [r for r in rows[:next((i for i, r in enumerate(rows) if len(r) < 5), len(rows))] if r[1] != 'every method but base']
+    assert len(rows) >= 7, 'the README table has lost its rows'
+    for model, method, *deltas in rows:
+        assert (model, method) in table, f'{model} {method}: in the README, not in the committed table'
+        assert deltas == table[model, method][6:9], f'{model} {method}: the README reads {deltas}, the table {table[model, method][6:9]}'
