@@ -30,9 +30,9 @@ from .report import artifact_path, model_slug, write_json, write_text
 # %% auto #0
 __all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAINED_METHODS', 'FULL_SIZE_METHODS',
            'SEEDED_METHODS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts',
-           'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity', 'nan_to_none',
-           'matching_summaries', 'items_path', 'find_summary', 'Method', 'method_spec', 'load_subject', 'direction_id',
-           'Pipeline', 'copy_to_train']
+           'pku_saferlhf_prompts', 'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity',
+           'nan_to_none', 'matching_summaries', 'items_path', 'find_summary', 'Method', 'method_spec', 'load_subject',
+           'direction_id', 'Pipeline', 'copy_to_train']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -80,14 +80,23 @@ def advbench_splits(seed:int=0) -> dict:
     "AdvBench split into the direction's train and validation prompts and the distillation pool (`04_distill`'s split)."
     return split_prompts(load_prompts('advbench'), dict(steering_train=N_STEERING[0], steering_val=N_STEERING[1], distill=None), seed=seed)
 
-TRAIN_SETS = ('advbench', 'borderline')   # AdvBench's distillation pool (blatant requests); Do-Not-Answer's training part (borderline)
+TRAIN_SETS = ('advbench', 'borderline', 'pku_saferlhf')   # AdvBench's distillation pool (blatant requests); Do-Not-Answer's
+                                                          # training part (borderline); the paper's PKU-SafeRLHF (hub, online)
 
 def training_prompts(n:int=N_BUDGET, seed:int=0, train_set:str='advbench') -> list[str]:
     "The first `n` prompts of `train_set`: every method trains on these."
     if train_set not in TRAIN_SETS: raise ValueError(f"unknown train_set {train_set!r}; choose one of {', '.join(TRAIN_SETS)}")
-    pool = advbench_splits(seed)['distill'] if train_set == 'advbench' else borderline_splits(seed)['train']
+    pool = dict(advbench=lambda: advbench_splits(seed)['distill'], borderline=lambda: borderline_splits(seed)['train'],
+                pku_saferlhf=lambda: pku_saferlhf_prompts(seed))[train_set]()
     if not 1 <= n <= len(pool): raise ValueError(f"n must be between 1 and {len(pool)} training prompts, got {n}")
     return pool[:n]
+
+def pku_saferlhf_prompts(seed:int=0, prompts:list[str]|None=None) -> list[str]:
+    """`N_BUDGET` distinct prompts of PKU-SafeRLHF's training split drawn with `seed`: the paper's training set, from the hub
+    (online) unless `prompts` gives them. A run that trains on them also holds them out of its evaluation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # the set repeats each prompt once per response pair; the split drops repeats
+        return split_prompts(load_prompts('pku_saferlhf') if prompts is None else prompts, dict(train=N_BUDGET, rest=None), seed=seed)['train']
 
 def borderline_splits(seed:int=0) -> dict:
     """Do-Not-Answer split once: `train`, `N_BUDGET` borderline training prompts (the authors train on PKU-SafeRLHF's,
@@ -398,6 +407,7 @@ def eval_config(self:Pipeline, **overrides) -> EvalConfig:
 def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
     "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
     exclude = held_out_prompts(self.settings.seed, self.settings.hold_out_borderline)
+    if self.train_set == 'pku_saferlhf': exclude += pku_saferlhf_prompts(self.settings.seed)   # in no evaluation set, as far as known
     return evaluate(model, self.tok, self.benchmarks(method), self.eval_config(), exclude=exclude,
                     model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
