@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #c003
 from __future__ import annotations
-import ast, copy, hashlib, json, math, shutil, time, warnings
+import ast, copy, gc, hashlib, json, math, shutil, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
@@ -407,7 +407,8 @@ def eval_config(self:Pipeline, **overrides) -> EvalConfig:
 def evaluate(self:Pipeline, model, method:str='base', output_dir:str|Path|None=None):
     "The profile's benchmarks on `model` (an `EvalResult`), with every training prompt held out; each finished benchmark kept in `output_dir`."
     exclude = held_out_prompts(self.settings.seed, self.settings.hold_out_borderline)
-    if self.train_set == 'pku_saferlhf': exclude += pku_saferlhf_prompts(self.settings.seed)   # in no evaluation set, as far as known
+    if self.train_set == 'pku_saferlhf' and method_spec(method).train:   # a method that trains nothing shares the base model's items
+        exclude += pku_saferlhf_prompts(self.settings.seed)
     return evaluate(model, self.tok, self.benchmarks(method), self.eval_config(), exclude=exclude,
                     model_name=self.model_name, method=method, output_dir=output_dir, overwrite=True)
 
@@ -439,6 +440,7 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if m.train:
         trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
         model = trainer.model
+        del trainer; gc.collect()   # AdamW's moments (4 GB for a full fine-tuning of the 0.5B model) are not needed to evaluate
     assessed = self.assess(model, method, m.steer_at_eval, self.eval_folder(folder, config))
     write_samples(items_path(path), assessed.pop('samples'))   # every item's outcome, next to the summary
     summary = nan_to_none(dict(model=self.model_name, method=method, profile=self.profile, **record, **assessed,

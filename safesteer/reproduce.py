@@ -88,7 +88,7 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
     plans = [(s, m, notebook_parameters(s.stem, m, profiles.get(m, profile), figures_dir, runs_dir, force, declared[s],
                                         models, inputs_dir)) for s, m in jobs]
     for source, model, params in plans:
-        stale = model == ACROSS_MODELS and (bool(report['ran']) or _newer_results(runs/source.stem/f'{ACROSS_MODELS}.json', figures_dir))
+        stale = model == ACROSS_MODELS and (bool(report['ran']) or _newer_results(runs/source.stem/f'{model_slug(ACROSS_MODELS)}.json', figures_dir))
         _run_notebook(source, model, params, runs, figures_dir, force or stale, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
     return report
@@ -116,14 +116,17 @@ def _run_notebook(source:Path, model:str, params:dict, runs:Path, figures_dir, f
         entry['error'] = _error_text(e); report['failed'].append(entry)
         print(f'{name} {model}: FAILED after {time.time() - start:.0f}s: {entry["error"]}')
     else: report['ran'].append(entry)
-    write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok', seconds=round(time.time() - start, 1)))
+    write_json(record_path, dict(entry, parameters=params, status='failed' if 'error' in entry else 'ok', started=start,
+                                 seconds=round(time.time() - start, 1)))
 
 def _newer_results(record_path:Path, figures_dir) -> bool:
-    """True if a result in `figures_dir` (any JSON, subfolders included) is newer than the record: a table across models is
-    redrawn when a model's run changed, here or through another tool (`tools/paired_runs.py` writes per-method summaries)."""
+    """True if a result in `figures_dir` (a `<notebook>__<model>__<name>.json`, subfolders included, `progress/` not) was
+    written after the recorded run started: a table across models is redrawn when a model's run changed, here or through
+    another tool (`tools/paired_runs.py` writes per-method summaries)."""
     if not record_path.exists(): return True
-    done = record_path.stat().st_mtime
-    return any(p.stat().st_mtime > done for p in Path(figures_dir).rglob('*.json'))
+    record = json.loads(record_path.read_text())
+    started = record.get('started', record_path.stat().st_mtime)
+    return any(p.stat().st_mtime > started for p in Path(figures_dir).rglob('*__*__*.json') if 'progress' not in p.parts)
 
 def _finished(record_path:Path, params:dict, summary:Path) -> bool:
     "True if the record says the notebook finished with `params` and its summary exists."

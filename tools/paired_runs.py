@@ -21,11 +21,12 @@ read from figures/ (02_steering, 03_voting).
 
 Runs started side by side share the memory for training through slots (lock files in the runs folder), and evaluate side
 by side. A LoRA training of the 0.5B model takes one of three slots (about 3 GB of its own). A full fine-tuning takes two
-(about 10 GB, counted: 8 GB of float32 weights, gradients and AdamW's two moments, and the activations), as does any
-training of the 1.5B model (about 15 GB, 8 GB of its own and 7 GB of mapped weights). So a long full fine-tuning lets a
+(about 10 GB, counted: 8 GB of float32 weights, gradients and AdamW's two moments, and the activations), as does a LoRA
+training of the 1.5B model (about 15 GB, 8 GB of its own and 7 GB of mapped weights); a full fine-tuning of the 1.5B
+model takes all three (it needs about 36 GB, more than the machine has). So a long full fine-tuning lets a
 LoRA run train beside it, and two large trainings, which do not fit in 24 GB together, take turns.
 """
-import argparse, fcntl, json, time
+import argparse, fcntl, json, random, time
 from contextlib import contextmanager
 from pathlib import Path
 from progress import copy_if_ahead, copy_newer, drop_finished
@@ -105,27 +106,33 @@ def try_slots(folder:Path, n:int) -> list:
     "Lock `n` free slot files `folder/.training<i>.lock` without waiting: the open files, or [] (none kept) if fewer are free."
     folder.mkdir(parents=True, exist_ok=True)
     held = []
-    for i in range(SLOTS):
-        f = open(folder/f'.training{i}.lock', 'a')
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); held.append(f)
-        except BlockingIOError: f.close()
-        if len(held) == n: return held
+    try:
+        for i in random.sample(range(SLOTS), SLOTS):   # in random order, so that two waiters do not collide in step
+            f = open(folder/f'.training{i}.lock', 'a')
+            try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); held.append(f)
+            except BlockingIOError: f.close()
+            if len(held) == n: return held
+    except BaseException:
+        for f in held: f.close()
+        raise
     for f in held: f.close()   # closing releases the lock
     return []
 
 @contextmanager
 def training_slots(folder:Path, n:int, poll:float=20.0):
-    "Hold `n` of the folder's `SLOTS` training slots while inside, waiting until that many are free at once."
+    """Hold `n` of the folder's `SLOTS` training slots while inside, waiting until that many are free at once. Not fair: a
+    two-slot training may wait while one-slot trainings follow each other."""
     if not 1 <= n <= SLOTS: raise ValueError(f'a training takes 1 to {SLOTS} slots, not {n}')
-    while not (held := try_slots(folder, n)): time.sleep(poll)
+    while not (held := try_slots(folder, n)): time.sleep(poll * random.uniform(0.5, 1.5))
     try: yield
     finally:
         for f in held: f.close()
 
 def slots_needed(pipe:Pipeline, method:str) -> int:
-    "Two slots for a full fine-tuning or a model over one billion weights, one for a LoRA training of a smaller model."
-    large = sum(p.numel() for p in pipe.model.parameters()) > 1e9
-    return 2 if large or not pipe.distill_config(method)[0].lora else 1
+    """One slot for a LoRA training of a model under one billion weights, two for a full fine-tuning of one or any LoRA
+    training of a larger model, and all for a full fine-tuning of a larger one (the 1.5B model's needs about 36 GB)."""
+    large, lora = sum(p.numel() for p in pipe.model.parameters()) > 1e9, pipe.distill_config(method)[0].lora
+    return (2 if large else 1) if lora else (SLOTS if large else 2)
 
 class TakingTurns(Pipeline):
     "A `Pipeline` whose training waits for training slots under its runs folder (see the module's docstring)."
