@@ -142,6 +142,8 @@ class Page:
             self.figures.add(rel)
             return f'{m[1]}({rel})'
         md = re.sub(r'(!\[[^\]]*\])\(([^)\s]+)\)', image, md)
+        figure_link = lambda m: image(m) if re.search(r'\.(png|svg|jpe?g)$', m[2]) else m[0]   # a link to a figure: copied too
+        md = re.sub(r'(?<!!)(\[[^\]]*\])\(([^)\s]+)\)', figure_link, md)
         md = md.replace(COLAB_SVG, 'assets/colab-badge.svg')   # the badge image served by the site, not fetched
         def notebook(m):   # `02_steering` or `nbs/02_steering.ipynb` in prose: a link to its page
             return f'[{m[0]}]({self.names[m[2]]}.md)' if m[2] in self.names and m[2] != self.path.stem else m[0]
