@@ -88,7 +88,7 @@ def reproduce(notebooks=DEFAULT_NOTEBOOKS,     # experiment notebooks, by name (
     plans = [(s, m, notebook_parameters(s.stem, m, profiles.get(m, profile), figures_dir, runs_dir, force, declared[s],
                                         models, inputs_dir)) for s, m in jobs]
     for source, model, params in plans:
-        stale = model == ACROSS_MODELS and (bool(report['ran']) or _newer_results(runs/source.stem/f'{model_slug(ACROSS_MODELS)}.json', figures_dir))
+        stale = model == ACROSS_MODELS and (bool(report['ran']) or _newer_results(_record_path(runs, source, model), figures_dir))
         _run_notebook(source, model, params, runs, figures_dir, force or stale, execute, report)
     for f in report['failed']: print(f"FAILED {f['notebook']} {f['model']}: {f['error']} (see {f['output']})")
     return report
@@ -100,10 +100,14 @@ def _notebook_source(nbs:Path, name:str) -> Path:
     if not source.exists(): raise FileNotFoundError(f"no notebook {source}; available: {', '.join(p.stem for p in sorted(nbs.glob('0*.ipynb')))}")
     return source
 
+def _record_path(runs:Path, source:Path, model:str) -> Path:
+    "Where the outcome of running notebook `source` for `model` is recorded (beside the executed notebook)."
+    return runs/source.stem/f'{model_slug(model)}.json'
+
 def _run_notebook(source:Path, model:str, params:dict, runs:Path, figures_dir, force:bool, execute, report:dict):
     "Execute one notebook for one model (or across models), unless it finished before with `params`; record the outcome."
-    name, slug = source.stem, model_slug(model)
-    record_path, output = runs/name/f'{slug}.json', runs/name/f'{slug}.ipynb'
+    name, record_path = source.stem, _record_path(runs, source, model)
+    output = record_path.with_suffix('.ipynb')
     summary = Path(figures_dir)/f'{name}__summary.json' if model == ACROSS_MODELS else artifact_path(figures_dir, name, model, 'summary.json')
     entry = dict(notebook=name, model=model, output=str(output))
     if not force and _finished(record_path, params, summary):

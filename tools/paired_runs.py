@@ -20,12 +20,12 @@ base model once the base run is there) and .items.jsonl (every item's outcome). 
 read from figures/ (02_steering, 03_voting).
 
 Runs started side by side share the memory for training through slots (lock files in the runs folder), and evaluate side
-by side. A LoRA training of the 0.5B model takes one of three slots (about 3 GB of its own). A full fine-tuning takes two
-(8 GB counted for float32 weights, gradients and AdamW's two moments; with the frozen teacher copy and the
-activations, 17 GB measured: the kernel stopped one beside a 1.5B evaluation, so run full fine-tunings beside 0.5B work), as does a LoRA
+by side. A LoRA training of the 0.5B model takes one of three slots (about 3 GB of its own). A full fine-tuning takes two:
+8 GB counted for float32 weights, gradients and AdamW's two moments, 17 GB measured with the frozen teacher copy and the
+activations (the kernel stopped one beside a 1.5B evaluation, so run full fine-tunings beside 0.5B work). So does a LoRA
 training of the 1.5B model (about 15 GB, 8 GB of its own and 7 GB of mapped weights); a full fine-tuning of the 1.5B
-model takes all three (it needs about 36 GB, more than the machine has). So a long full fine-tuning lets a
-LoRA run train beside it, and two large trainings, which do not fit in 24 GB together, take turns.
+model takes all three (it needs about 36 GB, more than the machine has). So a long full fine-tuning lets a LoRA run
+train beside it, and two large trainings, which do not fit in 24 GB together, take turns.
 """
 import argparse, fcntl, json, random, time
 from contextlib import contextmanager
