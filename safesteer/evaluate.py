@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_evaluate.ipynb #c003
 from __future__ import annotations
-import functools, json, math, random, re, time, warnings
+import fcntl, functools, json, math, random, re, time, warnings
+from contextlib import contextmanager
 from functools import partial
 from hashlib import sha256
 from dataclasses import dataclass, field, asdict
@@ -29,10 +30,10 @@ __all__ = ['BENCHMARK_KINDS', 'BENCHMARKS', 'OFFLINE_SAFETY', 'HUB_SAFETY', 'CAP
            'list_templates', 'render_template', 'jailbreak_prompts', 'benchmark_prompts', 'mc_requests', 'load_items',
            'encode_pair', 'continuation_logprobs', 'shared_prefix_logprobs', 'mc_predictions', 'score_multiple_choice',
            'item_id', 'normalise_number', 'extract_answer', 'gsm8k_correct', 'EvalConfig', 'EvalResult',
-           'config_judges', 'evaluate', 'rows_frame', 'summarise', 'write_rows', 'write_samples', 'read_samples',
-           'load_results', 'primary_rows', 'results_table', 'plot_results', 'headline', 'headline_table', 'with_stderr',
-           'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue', 'pooled_difference', 'sample_outcome',
-           'item_outcomes', 'paired_comparison', 'method_family']
+           'config_judges', 'benchmark_claim', 'evaluate', 'rows_frame', 'summarise', 'write_rows', 'write_samples',
+           'read_samples', 'load_results', 'primary_rows', 'results_table', 'plot_results', 'headline',
+           'headline_table', 'with_stderr', 'paired_difference', 'mcnemar_exact', 'holm', 'paired_pvalue',
+           'pooled_difference', 'sample_outcome', 'item_outcomes', 'paired_comparison', 'method_family']
 
 # %% ../nbs/05_evaluate.ipynb #c006
 def binomial_stderr(p:float, n:int) -> float:
@@ -500,6 +501,21 @@ def config_judges(cfg:EvalConfig) -> list[Judge]:
     first = _loaded_judge(cfg.judge, cfg.mc_batch_size)
     return [first] if first is XSTEST_JUDGE else [first, XSTEST_JUDGE]
 
+@contextmanager
+def benchmark_claim(output_dir:str|Path|None, # the evaluation's folder (None: nothing is shared, always True)
+                    name:str,                 # the benchmark
+                    wait:bool=False,          # wait for another process to let go of it, instead of yielding False
+                   ):
+    """Whether this process holds benchmark `name` of `output_dir` while inside: an exclusive lock on
+    `output_dir/.<name>.lock`, let go on leaving or when the process ends. Processes that evaluate one model into one folder
+    so share its benchmarks, each computing those no other holds."""
+    if output_dir is None: yield True; return
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(output_dir)/f'.{name}.lock', 'a') as f:   # closing the file lets go of the lock
+        try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)); held = True
+        except BlockingIOError: held = False
+        yield held
+
 def evaluate(model, tok,
              benchmarks:dict,              # benchmark name (or local file) -> n items (None: all)
              cfg:EvalConfig|None=None,     # generation and scoring settings
@@ -512,15 +528,16 @@ def evaluate(model, tok,
              output_dir:str|Path|None=None, # save each finished benchmark here, and reuse what an earlier run saved
              overwrite:bool=False,         # recompute saved results made with another key (else: refuse them)
             ) -> EvalResult:
-    "Run `benchmarks` on `model` and return result rows with standard errors and per-item samples."
+    """Run `benchmarks` on `model` and return result rows with standard errors and per-item samples. Processes given one
+    `output_dir` share its benchmarks (`benchmark_claim`): each computes those no other is computing, then reads the others'."""
     cfg, paths = cfg or EvalConfig(), paths or {}
     if on_error not in ('raise', 'warn'): raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
     judges = list(judges or [])   # empty: `config_judges(cfg)`, loaded when a benchmark first needs a judge
     extra = [LogitJudge(model, tok, batch_size=cfg.mc_batch_size, system=cfg.system)] if cfg.logit_judge else []
     model_name = model_name or str(getattr(model.config, 'name_or_path', '') or type(model).__name__)
     fingerprint = model_fingerprint(model) if output_dir is not None else None
-    result = EvalResult()
-    for key, n in benchmarks.items():
+    def one(key, n):
+        "`(name, done, reused)` for one benchmark, or `(name, None, error)` with `on_error='warn'`."
         name, bench = get_benchmark(key)
         keys, start, cpu = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time(), time.process_time()
         use = (judges or config_judges(cfg)) + extra if bench.kind in ('safety', 'over_refusal') else []
@@ -531,19 +548,35 @@ def evaluate(model, tok,
             rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys, resume)
             return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1), cpu_seconds=round(time.process_time() - cpu, 1))
         try:
-            if output_dir is None: done, reused = run(), False
-            else:
-                done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
-                chunks.unlink(missing_ok=True)   # its chunks, now in the saved result
+            if output_dir is None: return name, run(), False
+            done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
+            chunks.unlink(missing_ok=True)   # its chunks, now in the saved result
+            return name, done, reused
         except Exception as e:
             if on_error == 'raise' or isinstance(e, ArtifactError): raise
-            result.errors[name] = f'{type(e).__name__}: {e}'
-            warnings.warn(f"benchmark {name} failed and is skipped: {result.errors[name]}")
+            return name, None, f'{type(e).__name__}: {e}'
+    outcomes, deferred = {}, []
+    for key, n in benchmarks.items():
+        with benchmark_claim(output_dir, get_benchmark(key)[0]) as mine:
+            if mine: outcomes[key] = one(key, n)
+            else: deferred.append(key)   # another process is evaluating it into the same folder
+    for key in deferred:
+        with benchmark_claim(output_dir, get_benchmark(key)[0], wait=True): outcomes[key] = one(key, benchmarks[key])   # its saved result
+    return _collect([outcomes[key] for key in benchmarks])
+
+def _collect(outcomes) -> EvalResult:
+    "One `EvalResult` from the benchmarks' `(name, done, reused)`, in benchmark order."
+    result = EvalResult()
+    for name, done, reused in outcomes:
+        if done is None:
+            result.errors[name] = reused
+            warnings.warn(f"benchmark {name} failed and is skipped: {reused}")
             continue
         result.rows += done['rows']; result.samples[name] = done['samples']; result.seconds[name] = done['seconds']
         result.cpu_seconds[name] = done.get('cpu_seconds')   # None in results saved before it was recorded
         if reused: result.resumed.append(name)
     return result
+
 
 # %% ../nbs/05_evaluate.ipynb #c034
 def rows_frame(rows) -> pd.DataFrame:

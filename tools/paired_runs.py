@@ -12,6 +12,10 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     python tools/paired_runs.py --methods safesteer --status --against opd_full   # the same, against another method
     python tools/paired_runs.py --methods base safesteer --save-progress   # finished benchmarks and chunks, to commit
 
+Two processes may share one run's evaluation: the same command started twice (one thread each) trains once (the second
+waits for the training slots, then resumes the finished checkpoint) and splits the benchmarks between them
+(`safesteer.evaluate.benchmark_claim`).
+
 A run restores the committed progress (figures/06_baselines_paired/progress/) into its cache folder where that lacks
 it, so that a fresh machine resumes instead of starting over; each file is used only if its key matches the run.
 
