@@ -10,6 +10,7 @@ ROOT = Path(safesteer.__file__).parent.parent
 WRITERS = {'write_text', 'write_bytes', 'to_csv', 'to_json', 'to_parquet', 'savefig', 'save_pretrained', 'save_file', 'dump', 'save'}
 WRITES_INTO_CALLERS_FOLDER = {'_save_optimizer'}   # the caller hands it a temporary folder of atomic_path
 APPEND_ONLY_LOGS = {'resumable_map'}   # appends whole lines to a file it rewrote atomically; a torn last line is dropped on reading
+LOCK_FILES = {'benchmark_claim'}   # creates an empty file only to hold an flock on it: nothing is written to it
 
 def _is_write(call:ast.Call) -> bool:
     f = call.func
@@ -30,7 +31,7 @@ def non_atomic_writes(source:str) -> list[str]:
     "`function: call` for every write in `source` that is not inside a `with atomic_path(...)` block of its function."
     out = []
     for fn in ast.walk(ast.parse(source)):
-        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name in WRITES_INTO_CALLERS_FOLDER | APPEND_ONLY_LOGS: continue
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name in WRITES_INTO_CALLERS_FOLDER | APPEND_ONLY_LOGS | LOCK_FILES: continue
         safe = {id(n) for w in _atomic_blocks(fn) for n in ast.walk(w)}
         out += [f'{fn.name}: {ast.unparse(c)[:60]}' for c in ast.walk(fn) if isinstance(c, ast.Call) and _is_write(c) and id(c) not in safe]
     return out
