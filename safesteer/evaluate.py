@@ -537,7 +537,7 @@ def evaluate(model, tok,
     model_name = model_name or str(getattr(model.config, 'name_or_path', '') or type(model).__name__)
     fingerprint = model_fingerprint(model) if output_dir is not None else None
     def one(key, n):
-        "`(name, done, reused)` for one benchmark, or `(name, None, error)` with `on_error='warn'`."
+        "`(name, done, reused, error)` for one benchmark: `done` is None and `error` says why where `on_error='warn'` skipped it."
         name, bench = get_benchmark(key)
         keys, start, cpu = dict(model=model_name, method=method, benchmark=name, kind=bench.kind), time.time(), time.process_time()
         use = (judges or config_judges(cfg)) + extra if bench.kind in ('safety', 'over_refusal') else []
@@ -548,13 +548,13 @@ def evaluate(model, tok,
             rows, samples = _run_benchmark(model, tok, key, name, bench, n, cfg, use, exclude, paths.get(name), keys, resume)
             return dict(rows=rows, samples=samples, seconds=round(time.time() - start, 1), cpu_seconds=round(time.process_time() - cpu, 1))
         try:
-            if output_dir is None: return name, run(), False
+            if output_dir is None: return name, run(), False, None
             done, reused = saved_or_computed(Path(output_dir)/f'{name}.json', saved, run, 'saved evaluation result', overwrite)
             chunks.unlink(missing_ok=True)   # its chunks, now in the saved result
-            return name, done, reused
+            return name, done, reused, None
         except Exception as e:
             if on_error == 'raise' or isinstance(e, ArtifactError): raise
-            return name, None, f'{type(e).__name__}: {e}'
+            return name, None, False, f'{type(e).__name__}: {e}'
     outcomes, deferred = {}, []
     for key, n in benchmarks.items():
         with benchmark_claim(output_dir, get_benchmark(key)[0]) as mine:
@@ -565,18 +565,17 @@ def evaluate(model, tok,
     return _collect([outcomes[key] for key in benchmarks])
 
 def _collect(outcomes) -> EvalResult:
-    "One `EvalResult` from the benchmarks' `(name, done, reused)`, in benchmark order."
+    "One `EvalResult` from the benchmarks' `(name, done, reused, error)`, in benchmark order."
     result = EvalResult()
-    for name, done, reused in outcomes:
+    for name, done, reused, error in outcomes:
         if done is None:
-            result.errors[name] = reused
-            warnings.warn(f"benchmark {name} failed and is skipped: {reused}")
+            result.errors[name] = error
+            warnings.warn(f"benchmark {name} failed and is skipped: {error}")
             continue
         result.rows += done['rows']; result.samples[name] = done['samples']; result.seconds[name] = done['seconds']
         result.cpu_seconds[name] = done.get('cpu_seconds')   # None in results saved before it was recorded
         if reused: result.resumed.append(name)
     return result
-
 
 # %% ../nbs/05_evaluate.ipynb #c034
 def rows_frame(rows) -> pd.DataFrame:
