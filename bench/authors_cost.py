@@ -1,8 +1,10 @@
 """What one training step of the authors' setting (run (a) of `04_distill`: full fine-tuning, 4 prompts x 8 rollouts
 per step, rollouts up to 256 or 512 tokens, 25 steps) costs on this machine, estimated from timed pieces on the real
 model: decoding steps at the rollouts' batch of 32, the teacher's forward and the student's forward and backward per
-sequence, and AdamW's update per weight. bfloat16 storage is computed in float32 and rounded (`rounded_step`), so the
-float32 timings hold for it too.
+sequence, and AdamW's update per weight. Each piece is timed with the model in float32 (also the cost of bfloat16
+weights computed in float32 and rounded, `rounded_step`) and in bfloat16 (`compute_dtype='bfloat16'`: weights,
+activations and AdamW's moments, as the authors'), in the same process, so `bfloat16_speedup` is a ratio on one machine
+under one load.
 
     OMP_NUM_THREADS=1 python bench/authors_cost.py --model qwen2.5-coder-0.5b-instruct
 
@@ -37,9 +39,9 @@ def sequence_costs(model, n_tokens:int, batch:int, safety_ids:list[int]) -> dict
     model.zero_grad(set_to_none=True)
     return dict(tokens=n_tokens, batch=batch, teacher=teacher / batch, student=student_s / batch)
 
-def adamw_per_weight(n:int=50_000_000) -> float:
-    "Seconds per weight of one AdamW step (float32 state), timed on `n` weights."
-    w = torch.nn.Parameter(torch.randn(n)); w.grad = torch.randn(n)
+def adamw_per_weight(dtype:torch.dtype, n:int=50_000_000) -> float:
+    "Seconds per weight of one AdamW step on `dtype` weights (its state in the same dtype), timed on `n` weights."
+    w = torch.nn.Parameter(torch.randn(n, dtype=dtype)); w.grad = torch.randn(n, dtype=dtype)
     opt = torch.optim.AdamW([w], lr=1e-5)
     opt.step()   # the state is created on the first step
     return seconds(opt.step) / n
@@ -64,18 +66,27 @@ if __name__ == '__main__':
     model, tok = load_model(args.model)
     prompts = borderline_splits()['train'][:args.prompts]   # run (a)'s training prompts
     prompt_tokens = max(len(ids) for ids in tok(format_prompts(tok, prompts), add_special_tokens=False).input_ids)
-    log('decoding'); dec = decoding(model, tok, prompts, args.n_samples, args.short, args.long)
-    log('forward and backward'); seq = sequence_costs(model, args.seq_tokens, args.seq_batch, list(range(50)))
-    log('AdamW'); adam = adamw_per_weight()
-    n_weights = sum(p.numel() for p in model.parameters())
-    sequences = args.prompts * args.n_samples
-    per_length = {n: estimate(dec, seq, adam, n_weights, sequences, n, prompt_tokens) for n in (48, 256, 512)}
-    for n, e in per_length.items(): e['run_hours'] = e['step'] * args.steps / 3600
+    n_weights, sequences = sum(p.numel() for p in model.parameters()), args.prompts * args.n_samples
+    by_dtype = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        name = str(dtype).split('.')[1]
+        model.to(dtype)
+        log(f'{name}: decoding'); dec = decoding(model, tok, prompts, args.n_samples, args.short, args.long)
+        log(f'{name}: forward and backward'); seq = sequence_costs(model, args.seq_tokens, args.seq_batch, list(range(50)))
+        log(f'{name}: AdamW'); adam = adamw_per_weight(dtype)
+        per_length = {n: estimate(dec, seq, adam, n_weights, sequences, n, prompt_tokens) for n in (48, 256, 512)}
+        for n, e in per_length.items(): e['run_hours'] = e['step'] * args.steps / 3600
+        by_dtype[name] = dict(decoding=dec, per_sequence=seq, adamw_seconds_per_weight=adam, estimate_by_rollout_tokens=per_length)
+    fp32, bf16 = (by_dtype[k]['estimate_by_rollout_tokens'][256] for k in ('float32', 'bfloat16'))
+    speedup = {k: fp32[k] / bf16[k] for k in ('rollouts', 'teacher', 'student', 'optimizer', 'step')}
     result = dict(benchmark='authors_cost', model=args.model, command=' '.join(['python', 'bench/authors_cost.py', *sys.argv[1:]]),
                   sequences_per_step=sequences, steps=args.steps, prompt_tokens=prompt_tokens, weights=n_weights,
-                  decoding=dec, per_sequence=seq, adamw_seconds_per_weight=adam, estimate_by_rollout_tokens=per_length,
+                  by_dtype=by_dtype, bfloat16_speedup=speedup,
                   machine=dict(machine('cpu', torch.get_num_threads()), load_average_before=load0, load_average_after=os.getloadavg()),
                   note='upper bound: every rollout runs to the limit; timings on a shared machine (see the load averages)')
     out = RESULTS/f'authors_cost__{Path(args.model).name}__cpu.json'
     write_result(out, result)
-    for n, e in per_length.items(): log(f"{n} tokens: {e['step']:.0f} s per step, {e['run_hours']:.1f} h for {args.steps} steps", {k: round(v) for k, v in e.items() if k not in ('step', 'run_hours')})
+    for name, d in by_dtype.items():
+        for n, e in d['estimate_by_rollout_tokens'].items():
+            log(f"{name}, {n} tokens: {e['step']:.0f} s per step, {e['run_hours']:.1f} h for {args.steps} steps", {k: round(v) for k, v in e.items() if k not in ('step', 'run_hours')})
+    log('bfloat16 speedup at 256 tokens', {k: round(v, 2) for k, v in speedup.items()})

@@ -213,11 +213,18 @@ def machine(device:str, threads:int) -> dict:
     import transformers, peft
     info = dict(device=device, threads=threads, load_average=os.getloadavg(), cpu_count=os.cpu_count(), machine=platform.machine(),
                 python=platform.python_version(), torch=torch.__version__, transformers=transformers.__version__,
-                peft=peft.__version__, gpu=torch.cuda.get_device_name() if device == 'cuda' else None)
+                peft=peft.__version__, gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
+                cpu_bfloat16=cpu_bfloat16_instructions())
     try:
         import trl; info['trl'] = trl.__version__
     except ImportError: pass
     return info
+
+def cpu_bfloat16_instructions() -> list[str]:
+    "The CPU's bfloat16 instruction sets (Linux's /proc/cpuinfo flags; [] elsewhere): bfloat16 speed depends on them."
+    try: flags = Path('/proc/cpuinfo').read_text().split()
+    except OSError: return []
+    return sorted({f for f in flags if f in ('avx512_bf16', 'amx_bf16')})
 
 def write_result(path:Path, result:dict):
     "Write a benchmark's JSON atomically, creating its folder (the library's `write_json`)."

@@ -439,7 +439,7 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if self.force: shutil.rmtree(folder, ignore_errors=True)
     if m.train:
         trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
-        model = trainer.model
+        model = trainer.model.to(self.model.dtype)   # a run trained in bfloat16 is evaluated as every other method is
         del trainer; gc.collect()   # AdamW's moments (4 GB for a full fine-tuning of the 0.5B model) are not needed to evaluate
     assessed = self.assess(model, method, m.steer_at_eval, self.eval_folder(folder, config))
     write_samples(items_path(path), assessed.pop('samples'))   # every item's outcome, next to the summary

@@ -19,8 +19,8 @@ from .packages import atomic_path, read_json, read_safetensors, differences, ide
 
 # %% auto #0
 __all__ = ['backbone', 'output_head', 'FinalHidden', 'completion_hidden', 'TrainConfig', 'cosine_schedule', 'Method',
-           'student_and_base', 'round_to_bfloat16', 'rounded_step', 'Trainer', 'check_finite', 'save_checkpoint',
-           'resume', 'settings_identity']
+           'student_and_base', 'round_to_bfloat16', 'rounded_step', 'changed_fraction', 'optimizer_step', 'Trainer',
+           'check_finite', 'save_checkpoint', 'resume', 'settings_identity']
 
 # %% ../nbs/03a_training.ipynb #c006
 def backbone(model:nn.Module) -> nn.Module:
@@ -65,6 +65,7 @@ class TrainConfig:
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
     seed: int = 0                    # seeds prompt order and sampling
     weights_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16': full fine-tuning with weights stored in bfloat16, as the authors'
+    compute_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16' (with bfloat16 weights): student, teacher and AdamW's moments in bfloat16, as the authors'
     def __post_init__(self):
         self.lora_targets = tuple(self.lora_targets)
         for name in ('sequences_per_step', 'micro_batch', 'epochs'):
@@ -73,7 +74,10 @@ class TrainConfig:
             raise ValueError(f"micro_batch ({self.micro_batch}) must divide sequences_per_step ({self.sequences_per_step})")
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.weights_dtype not in ('float32', 'bfloat16'): raise ValueError(f"weights_dtype must be 'float32' or 'bfloat16', got {self.weights_dtype!r}")
+        for name in ('weights_dtype', 'compute_dtype'):
+            if getattr(self, name) not in ('float32', 'bfloat16'): raise ValueError(f"{name} must be 'float32' or 'bfloat16', got {getattr(self, name)!r}")
+        if self.compute_dtype == 'bfloat16' and self.weights_dtype != 'bfloat16':
+            raise ValueError("compute_dtype='bfloat16' computes with the weights in bfloat16: set weights_dtype='bfloat16' too")
         if self.weights_dtype == 'bfloat16' and self.lora:
             raise ValueError("weights_dtype='bfloat16' rounds the weights full fine-tuning trains (the authors' setting): set lora=False")
 
@@ -140,9 +144,20 @@ def rounded_step(optimizer, params:list) -> dict:
     intended = sum(float((p.detach() - b).double().square().sum()) for p, b in zip(params, before))
     round_to_bfloat16(params)
     realised = sum(float((p.detach() - b).double().square().sum()) for p, b in zip(params, before))
-    changed = sum(int((p.detach() != b).sum()) for p, b in zip(params, before))
-    return dict(weights_changed=changed / sum(p.numel() for p in params),
-                update_ratio=math.sqrt(realised / intended) if intended else float('nan'))
+    return dict(weights_changed=changed_fraction(params, before), update_ratio=math.sqrt(realised / intended) if intended else float('nan'))
+
+def changed_fraction(params:list, before:list) -> float:
+    "The fraction of the weights in `params` that differ from their copies `before`."
+    return sum(int((p.detach() != b).sum()) for p, b in zip(params, before)) / sum(p.numel() for p in params)
+
+def optimizer_step(optimizer, params:list, cfg:TrainConfig) -> dict:
+    """`optimizer.step()` as `cfg` stores the weights: float32; bfloat16 values computed in float32 (`rounded_step`); or
+    bfloat16 tensors, whose storage rounds each update itself (only `weights_changed`: the intended update is never formed)."""
+    if cfg.weights_dtype == 'float32': optimizer.step(); return {}
+    if cfg.compute_dtype == 'float32': return rounded_step(optimizer, params)
+    before = [p.detach().clone() for p in params]
+    optimizer.step()
+    return dict(weights_changed=changed_fraction(params, before))
 
 # %% ../nbs/03a_training.ipynb #c017
 class Trainer:
@@ -152,7 +167,8 @@ class Trainer:
         self.tok, self.method, self.cfg, self.output_dir = tok, method, cfg, Path(output_dir)
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
         self.base_model = model_fingerprint(model)   # the weights the student starts from and the base model keeps
-        if cfg.weights_dtype == 'bfloat16': round_to_bfloat16(model.parameters())   # both copies, as the authors load them
+        if cfg.compute_dtype == 'bfloat16': model.to(torch.bfloat16)     # both copies, as the authors load them
+        elif cfg.weights_dtype == 'bfloat16': round_to_bfloat16(model.parameters())
         self.model, self.frozen = student_and_base(model, cfg)
         self.model.eval()    # no dropout: rollouts and gradients are deterministic given the seed
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -193,7 +209,7 @@ class Trainer:
             check_finite(torch.as_tensor(grad_norm), 'the gradient norm')
         except FloatingPointError as e: raise self.fault(str(e), step) from e
         lr = self.scheduler.get_last_lr()[0]
-        rounding = rounded_step(self.optimizer, self.params) if self.cfg.weights_dtype == 'bfloat16' else self.optimizer.step() or {}
+        rounding = optimizer_step(self.optimizer, self.params, self.cfg)
         self.scheduler.step(); self.optimizer.zero_grad(set_to_none=True)
         return dict(step=step, lr=lr, grad_norm=float(grad_norm), **rounding, **self.method.step_record(done), seconds=round(time.time() - start, 3))
 

@@ -7,7 +7,7 @@ benchmark and each finished chunk of multiple-choice items (all under `$SAFESTEE
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer opd_full --train-seed 1   # repeats
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name borderline --overrides '{"distill": {"train_set": "borderline"}}'
     OMP_NUM_THREADS=1 python tools/paired_runs.py --methods safesteer --name authors --summary figures/04_distill_authors/04_distill__qwen2.5-coder-0.5b-instruct__summary.json \
-        --overrides '{"distill": {"lora": false, "weights_dtype": "bfloat16", "lr": 1e-5, "n_samples": 8, "sequences_per_step": 32, "max_new_tokens": 256, "train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}'
+        --overrides '{"distill": {"lora": false, "weights_dtype": "bfloat16", "compute_dtype": "bfloat16", "lr": 1e-5, "n_samples": 8, "sequences_per_step": 32, "max_new_tokens": 256, "train_set": "borderline"}, "direction": {"teacher_coef": 1.0}}'
     python tools/paired_runs.py --methods safesteer --status   # interim paired differences on the items scored so far
     python tools/paired_runs.py --methods safesteer --status --against opd_full   # the same, against another method
     python tools/paired_runs.py --methods base safesteer --save-progress   # finished benchmarks and chunks, to commit
