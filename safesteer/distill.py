@@ -96,9 +96,9 @@ def _chunked_terms(s_h, t_h, targets, token_weight, s_head, t_head, ids, cfg:Los
             if wrt_h or params:
                 grads = list(torch.autograd.grad(div @ token_weight[sl], [h] * wrt_h + params))
                 if wrt_h: grad_h[sl] = grads.pop(0)
-                grad_params = [g if acc is None else acc.add_(g) for acc, g in zip(grad_params, grads)]
+                grad_params = [g.float() if acc is None else acc.add_(g) for acc, g in zip(grad_params, grads)]   # summed in float32
         terms.append((div.detach(), sampled, entropy))
-    return [torch.cat(t) for t in zip(*terms)], grad_h, grad_params
+    return [torch.cat(t) for t in zip(*terms)], grad_h, [g.to(p.dtype) for g, p in zip(grad_params, params)]
 
 class _ChunkedLoss(torch.autograd.Function):
     "`sum(token_weight * divergence)` with its gradient taken in the forward pass (`_chunked_terms`); backward scales it."

@@ -18,7 +18,7 @@ from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, System
                                 find_direction, calibrated, filter_by_refusal)
 from .judges import refusal_scores
 from .voting import VotingConfig, SafetyTokens, collect_votes
-from .training import Trainer
+from .training import Trainer, parameters_to
 from .distill import DistillConfig, LossConfig, SafeSteerTrainer, profile_config
 from .profiles import get_profile
 from .baselines import SFT
@@ -439,7 +439,8 @@ def run(self:Pipeline, method:str, path:str|Path, # where the run's summary goes
     if self.force: shutil.rmtree(folder, ignore_errors=True)
     if m.train:
         trainer, record = self.align(method, folder, tokens, n_prompts, loss, merged=False)   # an adapter, not 2 GB of merged model
-        model = trainer.model.to(self.model.dtype)   # a run trained in bfloat16 is evaluated as every other method is
+        model = trainer.model
+        if trainer.cfg.compute_dtype == 'bfloat16': parameters_to(model, self.model.dtype)   # evaluated as every other method is
         del trainer; gc.collect()   # AdamW's moments (4 GB for a full fine-tuning of the 0.5B model) are not needed to evaluate
     assessed = self.assess(model, method, m.steer_at_eval, self.eval_folder(folder, config))
     write_samples(items_path(path), assessed.pop('samples'))   # every item's outcome, next to the summary

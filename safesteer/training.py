@@ -19,8 +19,8 @@ from .packages import atomic_path, read_json, read_safetensors, differences, ide
 
 # %% auto #0
 __all__ = ['backbone', 'output_head', 'FinalHidden', 'completion_hidden', 'TrainConfig', 'cosine_schedule', 'Method',
-           'student_and_base', 'round_to_bfloat16', 'rounded_step', 'changed_fraction', 'optimizer_step', 'Trainer',
-           'check_finite', 'save_checkpoint', 'resume', 'settings_identity']
+           'student_and_base', 'round_to_bfloat16', 'rounded_step', 'parameters_to', 'changed_fraction',
+           'optimizer_step', 'Trainer', 'check_finite', 'save_checkpoint', 'resume', 'settings_identity']
 
 # %% ../nbs/03a_training.ipynb #c006
 def backbone(model:nn.Module) -> nn.Module:
@@ -146,6 +146,12 @@ def rounded_step(optimizer, params:list) -> dict:
     realised = sum(float((p.detach() - b).double().square().sum()) for p, b in zip(params, before))
     return dict(weights_changed=changed_fraction(params, before), update_ratio=math.sqrt(realised / intended) if intended else float('nan'))
 
+def parameters_to(model:nn.Module, dtype:torch.dtype) -> nn.Module:
+    """`model` with its parameters, and only those, cast to `dtype` in place. `model.to(dtype)` would cast the float buffers
+    too, such as the rotary frequencies, which `from_pretrained(dtype=torch.bfloat16)` keeps in float32."""
+    for p in model.parameters(): p.data = p.data.to(dtype)   # tied weights are one parameter: they stay tied
+    return model
+
 def changed_fraction(params:list, before:list) -> float:
     "The fraction of the weights in `params` that differ from their copies `before`."
     return sum(int((p.detach() != b).sum()) for p, b in zip(params, before)) / sum(p.numel() for p in params)
@@ -167,7 +173,7 @@ class Trainer:
         self.tok, self.method, self.cfg, self.output_dir = tok, method, cfg, Path(output_dir)
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
         self.base_model = model_fingerprint(model)   # the weights the student starts from and the base model keeps
-        if cfg.compute_dtype == 'bfloat16': model.to(torch.bfloat16)     # both copies, as the authors load them
+        if cfg.compute_dtype == 'bfloat16': parameters_to(model, torch.bfloat16)   # both copies, as the authors load them
         elif cfg.weights_dtype == 'bfloat16': round_to_bfloat16(model.parameters())
         self.model, self.frozen = student_and_base(model, cfg)
         self.model.eval()    # no dropout: rollouts and gradients are deterministic given the seed
