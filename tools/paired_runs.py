@@ -28,8 +28,11 @@ by side. A LoRA training of the 0.5B model takes one of three slots (about 3 GB 
 8 GB counted for float32 weights, gradients and AdamW's two moments, 17 GB measured with the frozen teacher copy and the
 activations (the kernel stopped one beside a 1.5B evaluation, so run full fine-tunings beside 0.5B work). So does a LoRA
 training of the 1.5B model (about 15 GB, 8 GB of its own and 7 GB of mapped weights); a full fine-tuning of the 1.5B
-model takes all three (it needs about 36 GB, more than the machine has). So a long full fine-tuning lets a LoRA run
-train beside it, and two large trainings, which do not fit in 24 GB together, take turns.
+model takes all three (it needs about 36 GB, more than the machine has). A full fine-tuning of the 0.5B model all in
+bfloat16 (`compute_dtype`) also takes two; its process held 11.5 GB while training, the pipeline's float32 model
+included. So a long full fine-tuning lets a LoRA run train beside it, and two large trainings, which do not fit in 24 GB
+together, take turns. The slots count only trainings: a float32 full fine-tuning beside a LoRA run with 256-token
+rollouts (7 GB) leaves too little for a third process of any size, and the kernel then stops the largest.
 """
 import argparse, fcntl, json, random, time
 from contextlib import contextmanager
