@@ -28,6 +28,7 @@ VARIANTS = {   # summary name -> what the run changes from the default (the over
     'len256': 'rollouts of up to 256 tokens (48)', 'borderline': "Do-Not-Answer's training part as prompts (AdvBench)",
     'coef1': 'teacher coefficient 1.0 (2.5)', 'fullft': 'full fine-tuning at lr 1e-5, float32 (LoRA at 2e-4)',
     'bf16': 'full fine-tuning at lr 1e-5, all in bfloat16 (weights, activations, AdamW moments)', 'authors': 'run (a): all of the above, 8 rollouts x 4 prompts'}
+CLOSEST = {'bf16': 'fullft'}   # variant -> the run it differs from in one setting only (precision: all bfloat16 or float32)
 GROUPS = {'safety': 'safety', 'over_refusal': 'over-refusal', 'capability': 'capability'}   # key -> column name
 
 def summary_path(model:str, variant:str) -> Path:
@@ -77,6 +78,11 @@ def plot_tradeoff(runs:dict, others:dict, model:str, path:Path) -> Path:
 def cell(r:dict|None) -> str:
     return '-' if not r else f"{r['delta']:+.3f} ± {r['stderr']:.3f} ({r['n']})"
 
+def against_closest(model:str, record:dict) -> dict:
+    "Each finished variant of `CLOSEST` minus its closest run, paired on the same items."
+    return {v: paired_comparison(outcomes(summary_path(model, c)), outcomes(summary_path(model, v)))
+            for v, c in CLOSEST.items() if v in record and c in record}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default=DEFAULT_MODEL)
@@ -102,12 +108,15 @@ def main():
         record[variant] = dict(changes=change, summary=os.path.relpath(path, ROOT), against_base=vs_base, against_default=vs_default)
         rows.append(dict(run=variant, changes=change, **{f'{n} − base': cell(vs_base.get(g)) for g, n in GROUPS.items()},
                          **{f'{n} − default': cell(vs_default.get(g)) for g, n in GROUPS.items()}))
+    closest = against_closest(args.model, record)
     AUTHORS.mkdir(parents=True, exist_ok=True)
     write_json(AUTHORS/f'one_factor__{args.model}.json', dict(model=args.model, command='python tools/authors_factors.py', runs=record,
-                                                              default_against_base_on_shared_items=points.get('default')))
+                                                              against_closest=closest, default_against_base_on_shared_items=points.get('default')))
     head = (f"Paired differences on the same items (delta ± standard error (items)): each run − the base model, then each run − "
             f"the default SafeSteer run. `python tools/authors_factors.py --model {args.model}`.\n\n")
-    write_text(AUTHORS/f'one_factor__{args.model}.md', head + markdown_table(rows) + '\n')
+    pairs = [dict(runs=f'{v} − {c}', **{n: cell(closest[v].get(g)) for g, n in GROUPS.items()}) for v, c in CLOSEST.items() if v in closest]
+    tail = ("\nEach run against the run it differs from in one setting only, on the same items:\n\n" + markdown_table(pairs) + '\n') if pairs else ''
+    write_text(AUTHORS/f'one_factor__{args.model}.md', head + markdown_table(rows) + '\n' + tail)
     if points: plot_tradeoff(points, other_methods(args.model), args.model, AUTHORS/f'one_factor__{args.model}.png')
     print(markdown_table(rows))
 
