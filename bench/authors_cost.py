@@ -18,6 +18,7 @@ from common import RESULTS, machine, write_result, log
 from safesteer.distill import sample_rollouts
 from safesteer.models import format_prompts, load_model
 from safesteer.pipeline import borderline_splits
+from safesteer.training import parameters_to
 
 def seconds(call) -> float:
     start = time.perf_counter(); call(); return time.perf_counter() - start
@@ -70,7 +71,7 @@ if __name__ == '__main__':
     by_dtype = {}
     for dtype in (torch.float32, torch.bfloat16):
         name = str(dtype).split('.')[1]
-        model.to(dtype)
+        parameters_to(model, dtype)   # as the trainer casts: the rotary frequencies stay float32
         log(f'{name}: decoding'); dec = decoding(model, tok, prompts, args.n_samples, args.short, args.long)
         log(f'{name}: forward and backward'); seq = sequence_costs(model, args.seq_tokens, args.seq_batch, list(range(50)))
         log(f'{name}: AdamW'); adam = adamw_per_weight(dtype)

@@ -11,14 +11,14 @@ from pathlib import Path
 import torch
 from safesteer.pipeline import Pipeline, load_subject, training_prompts
 from safesteer.distill import SafeSteerTrainer, profile_config
+from safesteer.training import changed_fraction
 
 def measured_step(optimizer, params, log):
     "A float32 `optimizer.step` that records the same statistics `rounded_step` does, without rounding."
     def step(self, *args, **kwargs):
         before = [p.detach().clone() for p in params]
         type(self).step(self, *args, **kwargs)
-        delta = [p.detach() - b for p, b in zip(params, before)]
-        log.append(dict(weights_changed=sum(int((d != 0).sum()) for d in delta) / sum(p.numel() for p in params), update_ratio=1.0))
+        log.append(dict(weights_changed=changed_fraction(params, before), update_ratio=1.0))
     return types.MethodType(step, optimizer)   # bound, as the lr scheduler expects
 
 def run(pipe, fresh_model, tok, safety_ids, lr:float, dtype:str, steps:int, max_new_tokens:int) -> list[dict]:
