@@ -20,7 +20,8 @@ from .packages import atomic_path, read_json, read_safetensors, differences, ide
 # %% auto #0
 __all__ = ['backbone', 'output_head', 'FinalHidden', 'completion_hidden', 'TrainConfig', 'cosine_schedule', 'Method',
            'student_and_base', 'round_to_bfloat16', 'rounded_step', 'parameters_to', 'changed_fraction',
-           'optimizer_step', 'Trainer', 'check_finite', 'save_checkpoint', 'resume', 'settings_identity']
+           'check_compute_dtype', 'optimizer_step', 'Trainer', 'check_finite', 'save_checkpoint', 'resume',
+           'settings_identity']
 
 # %% ../nbs/03a_training.ipynb #c006
 def backbone(model:nn.Module) -> nn.Module:
@@ -65,7 +66,7 @@ class TrainConfig:
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
     seed: int = 0                    # seeds prompt order and sampling
     weights_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16': full fine-tuning with weights stored in bfloat16, as the authors'
-    compute_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16' (with bfloat16 weights): student, teacher and AdamW's moments in bfloat16, as the authors'
+    compute_dtype: str = field(default='float32', metadata=dict(neutral=True))   # 'bfloat16' (with bfloat16 weights): student, teacher and AdamW's moments in bfloat16, as the authors'; 'float32': in the dtype the model was loaded in
     def __post_init__(self):
         self.lora_targets = tuple(self.lora_targets)
         for name in ('sequences_per_step', 'micro_batch', 'epochs'):
@@ -156,6 +157,13 @@ def changed_fraction(params:list, before:list) -> float:
     "The fraction of the weights in `params` that differ from their copies `before`."
     return sum(int((p.detach() != b).sum()) for p, b in zip(params, before)) / sum(p.numel() for p in params)
 
+def check_compute_dtype(model:nn.Module, cfg:TrainConfig) -> None:
+    "Refuse float32 compute with bfloat16 weights on a model loaded below float32: its weights can only compute as loaded."
+    loaded = next(model.parameters()).dtype
+    if cfg.weights_dtype == 'bfloat16' and cfg.compute_dtype == 'float32' and loaded != torch.float32:
+        raise ValueError(f"the model is loaded in {loaded}, so compute_dtype='float32' cannot compute in float32: set "
+                         "compute_dtype='bfloat16' (what this run would do), or load the model in float32 (`load_model(dtype=torch.float32)`)")
+
 def optimizer_step(optimizer, params:list, cfg:TrainConfig) -> dict:
     """`optimizer.step()` as `cfg` stores the weights: float32; bfloat16 values computed in float32 (`rounded_step`); or
     bfloat16 tensors, whose storage rounds each update itself (only `weights_changed`: the intended update is never formed)."""
@@ -173,6 +181,7 @@ class Trainer:
         self.tok, self.method, self.cfg, self.output_dir = tok, method, cfg, Path(output_dir)
         self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
         self.base_model = model_fingerprint(model)   # the weights the student starts from and the base model keeps
+        check_compute_dtype(model, cfg)
         if cfg.compute_dtype == 'bfloat16': parameters_to(model, torch.bfloat16)   # both copies, as the authors load them
         elif cfg.weights_dtype == 'bfloat16': round_to_bfloat16(model.parameters())
         self.model, self.frozen = student_and_base(model, cfg)
