@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluate.ipynb #c003
 from __future__ import annotations
-import fcntl, functools, json, math, random, re, time, warnings
+import functools, json, math, random, re, time, warnings
 from contextlib import contextmanager
 from functools import partial
 from hashlib import sha256
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .data import DATASETS, load_prompts, load_capability, drop_overlap, subset, norm_text
 from .judges import Judge, LogitJudge, XSTEST_JUDGE, load_judge
 from .models import generate, position_ids, context_length, fit_prompts, model_fingerprint
-from .packages import package_path, atomic_path, sha256_file, saved_or_computed, resumable_map, identity, key_rules, ArtifactError
+from .packages import package_path, atomic_path, sha256_file, saved_or_computed, resumable_map, identity, key_rules, try_lock, ArtifactError
 from .report import write_csv
 from .data import read_records
 from .sandbox import load_humaneval, extract_code, humaneval_program, run_program, HUMANEVAL_INSTRUCTION
@@ -511,10 +511,10 @@ def benchmark_claim(output_dir:str|Path|None, # the evaluation's folder (None: n
     so share its benchmarks, each computing those no other holds."""
     if output_dir is None: yield True; return
     Path(output_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(output_dir)/f'.{name}.lock', 'a') as f:   # closing the file lets go of the lock
-        try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)); held = True
-        except BlockingIOError: held = False
-        yield held
+    lock = try_lock(Path(output_dir)/f'.{name}.lock', wait)
+    try: yield lock is not None
+    finally:
+        if lock: lock.close()   # lets go of the lock
 
 def evaluate(model, tok,
              benchmarks:dict,              # benchmark name (or local file) -> n items (None: all)

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00a_packages.ipynb #c003
 from __future__ import annotations
-import dataclasses, hashlib, json, os, re, shutil, subprocess, sys, tempfile, zipfile
+import dataclasses, fcntl, hashlib, json, os, re, shutil, subprocess, sys, tempfile, zipfile
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'config_hash',
-           'key_rules', 'identity', 'ArtifactError', 'read_json', 'read_safetensors', 'differences',
+__all__ = ['DROP', 'cache_dir', 'offline', 'ChecksumError', 'sha256_file', 'verify_sha256', 'atomic_path', 'try_lock',
+           'config_hash', 'key_rules', 'identity', 'ArtifactError', 'read_json', 'read_safetensors', 'differences',
            'saved_or_computed', 'resumable_map', 'PackageMissingError', 'fetch_wheel', 'package_path',
            'open_package_file']
 
@@ -61,6 +61,17 @@ class _AtomicPath:
             if self.target.is_dir(): shutil.rmtree(self.target)
             os.replace(self.tmp, self.target)
         shutil.rmtree(self.tmp.parent, ignore_errors=True)
+
+# %% ../nbs/00a_packages.ipynb #ebeab463
+def try_lock(path:str|Path, # the lock file, created if missing
+             wait:bool=False, # wait until the lock is free, instead of returning None
+            ):
+    """An open file holding an exclusive lock on `path`, or None if another open file holds it (and `wait` is False).
+    Closing the file, or the process ending, lets go of the lock."""
+    f = open(path, 'a')
+    try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)); return f
+    except BlockingIOError: f.close(); return None
+    except BaseException: f.close(); raise
 
 # %% ../nbs/00a_packages.ipynb #n59804a4
 DROP = '<not part of the result>'   # the rule of a setting that never enters a key

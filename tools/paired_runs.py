@@ -34,13 +34,14 @@ included. So a long full fine-tuning lets a LoRA run train beside it, and two la
 together, take turns. The slots count only trainings: a float32 full fine-tuning beside a LoRA run with 256-token
 rollouts (7 GB) leaves too little for a third process of any size, and the kernel then stops the largest.
 """
-import argparse, fcntl, json, random, time
+import argparse, json, random, time
 from contextlib import contextmanager
 from pathlib import Path
 from progress import copy_if_ahead, copy_newer, drop_finished
 from safesteer.evaluate import BENCHMARKS, GROUPS, item_id, item_outcomes, load_items, pooled_difference, sample_outcome
 from safesteer.models import DEFAULT_MODEL
 from safesteer.pipeline import Pipeline, METHODS, items_path
+from safesteer.packages import try_lock
 from safesteer.report import artifact_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,9 +117,7 @@ def try_slots(folder:Path, n:int) -> list:
     held = []
     try:
         for i in random.sample(range(SLOTS), SLOTS):   # in random order, so that two waiters do not collide in step
-            f = open(folder/f'.training{i}.lock', 'a')
-            try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); held.append(f)
-            except BlockingIOError: f.close()
+            if lock := try_lock(folder/f'.training{i}.lock'): held.append(lock)
             if len(held) == n: return held
     except BaseException:
         for f in held: f.close()
