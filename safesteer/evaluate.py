@@ -785,7 +785,7 @@ def paired_comparison(base:dict,  # `item_outcomes` of the base model
                      ) -> dict:
     "Per group (safety, over_refusal, capability): item-pooled `delta` (other - base), `stderr`, `p`, `n`, Holm's `p_holm` across groups, and each benchmark's own."
     kinds, groups = kinds or {}, {}
-    for name in base.keys() & other.keys():
+    for name in sorted(base.keys() & other.keys()):   # sorted: the same order, so the same file, in every process
         kind = kinds.get(name) or (BENCHMARKS[name].kind if name in BENCHMARKS else 'safety')
         ids = [i for i in base[name] if i in other[name] and base[name][i] is not None and other[name][i] is not None]
         if len(ids) < min(len(base[name]), len(other[name])):   # one model on a nested subset of the other's items is fine

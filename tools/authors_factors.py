@@ -28,7 +28,9 @@ VARIANTS = {   # summary name -> what the run changes from the default (the over
     'len256': 'rollouts of up to 256 tokens (48)', 'borderline': "Do-Not-Answer's training part as prompts (AdvBench)",
     'coef1': 'teacher coefficient 1.0 (2.5)', 'fullft': 'full fine-tuning at lr 1e-5, float32 (LoRA at 2e-4)',
     'bf16': 'full fine-tuning at lr 1e-5, all in bfloat16 (weights, activations, AdamW moments)', 'authors': 'run (a): all of the above, 8 rollouts x 4 prompts'}
-CLOSEST = {'bf16': 'fullft'}   # variant -> the run it differs from in one setting only (precision: all bfloat16 or float32)
+CLOSEST = {   # variant -> (the finished run nearest to it, what differs between them)
+    'bf16': ('fullft', 'precision alone: all bfloat16, or float32'),
+    'authors': ('bf16', "the rest of (a): rollouts of 256 tokens, 8 x 4 per step, borderline prompts, coefficient 1.0")}
 GROUPS = {'safety': 'safety', 'over_refusal': 'over-refusal', 'capability': 'capability'}   # key -> column name
 
 def summary_path(model:str, variant:str) -> Path:
@@ -79,9 +81,9 @@ def cell(r:dict|None) -> str:
     return '-' if not r else f"{r['delta']:+.3f} ± {r['stderr']:.3f} ({r['n']})"
 
 def against_closest(model:str, record:dict) -> dict:
-    "Each finished variant of `CLOSEST` minus its closest run, paired on the same items."
+    "Each finished variant of `CLOSEST` minus its nearest run, paired on the same items."
     return {v: paired_comparison(outcomes(summary_path(model, c)), outcomes(summary_path(model, v)))
-            for v, c in CLOSEST.items() if v in record and c in record}
+            for v, (c, _) in CLOSEST.items() if v in record and c in record}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,8 +116,9 @@ def main():
                                                               against_closest=closest, default_against_base_on_shared_items=points.get('default')))
     head = (f"Paired differences on the same items (delta ± standard error (items)): each run − the base model, then each run − "
             f"the default SafeSteer run. `python tools/authors_factors.py --model {args.model}`.\n\n")
-    pairs = [dict(runs=f'{v} − {c}', **{n: cell(closest[v].get(g)) for g, n in GROUPS.items()}) for v, c in CLOSEST.items() if v in closest]
-    tail = ("\nEach run against the run it differs from in one setting only, on the same items:\n\n" + markdown_table(pairs) + '\n') if pairs else ''
+    pairs = [dict(runs=f'{v} − {c}', differs_in=what, **{n: cell(closest[v].get(g)) for g, n in GROUPS.items()})
+             for v, (c, what) in CLOSEST.items() if v in closest]
+    tail = ("\nEach run against the finished run nearest to it, on the same items:\n\n" + markdown_table(pairs) + '\n') if pairs else ''
     write_text(AUTHORS/f'one_factor__{args.model}.md', head + markdown_table(rows) + '\n' + tail)
     if points: plot_tradeoff(points, other_methods(args.model), args.model, AUTHORS/f'one_factor__{args.model}.png')
     print(markdown_table(rows))
