@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 import torch.nn.functional as F
-from .models import load_model, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks
+from .models import load_model, default_device, default_dtype, tiny_model, generate, tokenize_prompts, position_ids, decoder_blocks
 from .data import load_prompts, split_prompts
 from .judges import is_refusal
 from .steering import (DirectionConfig, RefusalDirection, SteeredTeacher, SystemPromptTeacher, SAFETY_SYSTEM_PROMPT,
@@ -32,7 +32,7 @@ __all__ = ['N_STEERING', 'N_BUDGET', 'TRAIN_SETS', 'RUN_RULES', 'METHODS', 'TRAI
            'SEEDED_METHODS', 'PipelineSettings', 'pipeline_settings', 'advbench_splits', 'training_prompts',
            'pku_saferlhf_prompts', 'borderline_splits', 'held_out_prompts', 'run_identity', 'training_identity',
            'nan_to_none', 'matching_summaries', 'items_path', 'find_summary', 'Method', 'method_spec', 'load_subject',
-           'direction_id', 'Pipeline', 'copy_to_train']
+           'subject_dtype', 'direction_id', 'Pipeline', 'copy_to_train']
 
 # %% ../nbs/08_pipeline.ipynb #c006
 @dataclass
@@ -191,6 +191,10 @@ def load_subject(model_name:str):
     "`(model, tokenizer)`: the random tiny model for `'tiny'`, else `load_model(model_name)`."
     return tiny_model() if model_name == 'tiny' else load_model(model_name)
 
+def subject_dtype(model_name:str) -> torch.dtype:
+    "The precision `load_subject` loads `model_name` in: float32 for `'tiny'`, else `load_model`'s default on this machine."
+    return torch.float32 if model_name == 'tiny' else default_dtype(default_device())
+
 def direction_id(found:RefusalDirection) -> dict:
     "What identifies a direction in a run's configuration: where and how strongly it steers, and a hash of the vector."
     digest = hashlib.sha256(found.direction.float().contiguous().numpy().tobytes()).hexdigest()[:16]
@@ -226,6 +230,10 @@ class Pipeline:
         return self._subject()[0]
     @property
     def tok(self): return self._subject()[1]
+    @property
+    def dtype(self) -> torch.dtype:
+        "The precision of the base model, known without loading it (`subject_dtype`)."
+        return self._loaded[0].dtype if self._loaded else subject_dtype(self.model_name)
 
     def out(self, notebook:str, what:str) -> Path: return artifact_path(self.figures, notebook, self.model_name, what)
 
@@ -333,6 +341,8 @@ def run_config(self:Pipeline, method:str, tokens:SafetyTokens|None=None, n_promp
     config = dict(model=self.model_name, method=m.spec(), seed=self.settings.seed,
                   evaluation=dict(benchmarks=self.benchmarks(method), **evaluation,
                                   **({'hold_out_borderline': True} if self.settings.hold_out_borderline else {})))
+    dtype = str(self.dtype).removeprefix('torch.')   # bfloat16 on a recent GPU: another precision, another run
+    if dtype != 'float32': config['dtype'] = dtype   # float32 (every CPU run) leaves the key as it was
     if m.needs_direction: config['direction'] = direction_id(self.direction())
     if m.teacher == 'system': config['system_prompt'] = SAFETY_SYSTEM_PROMPT
     if m.uses_tokens: config['tokens'] = (tokens or self.safety_tokens()).ids
