@@ -10,7 +10,7 @@ ROOT = Path(safesteer.__file__).parent.parent
 WRITERS = {'write_text', 'write_bytes', 'to_csv', 'to_json', 'to_parquet', 'savefig', 'save_pretrained', 'save_file', 'dump', 'save'}
 WRITES_INTO_CALLERS_FOLDER = {'_save_optimizer'}   # the caller hands it a temporary folder of atomic_path
 APPEND_ONLY_LOGS = {'resumable_map'}   # appends whole lines to a file it rewrote atomically; a torn last line is dropped on reading
-LOCK_FILES = {'benchmark_claim'}   # creates an empty file only to hold an flock on it: nothing is written to it
+LOCK_FILES = {'try_lock'}   # creates an empty file only to hold an flock on it: nothing is written to it
 
 def _is_write(call:ast.Call) -> bool:
     f = call.func
