@@ -27,7 +27,7 @@ VARIANTS = {   # summary name -> what the run changes from the default (the over
     'seed1': 'nothing: training seed 1', 'seed2': 'nothing: training seed 2',
     'len256': 'rollouts of up to 256 tokens (48)', 'borderline': "Do-Not-Answer's training part as prompts (AdvBench)",
     'coef1': 'teacher coefficient 1.0 (2.5)', 'fullft': 'full fine-tuning at lr 1e-5, float32 (LoRA at 2e-4)',
-    'bf16': 'full fine-tuning at lr 1e-5, all in bfloat16 (weights, activations, AdamW moments)', 'authors': 'run (a): all of the above, 8 rollouts x 4 prompts'}
+    'bf16': 'full fine-tuning at lr 1e-5, all in bfloat16 (weights, activations, AdamW moments)', 'authors': 'every factor above, and 8 rollouts x 4 prompts (run (a))'}
 CLOSEST = {   # variant -> (the finished run nearest to it, what differs between them)
     'bf16': ('fullft', 'precision alone: all bfloat16, or float32'),
     'authors': ('bf16', "the rest of (a): rollouts of 256 tokens, 8 x 4 per step, borderline prompts, coefficient 1.0")}
