@@ -189,7 +189,7 @@ def method_spec(name:str) -> Method:
 # %% ../nbs/08_pipeline.ipynb #n2f172fe
 def load_subject(model_name:str):
     "`(model, tokenizer)`: the random tiny model for `'tiny'`, else `load_model(model_name)`."
-    return tiny_model() if model_name == 'tiny' else load_model(model_name)
+    return tiny_model() if model_name == 'tiny' else load_model(model_name, dtype=subject_dtype(model_name))
 
 def subject_dtype(model_name:str) -> torch.dtype:
     "The precision `load_subject` loads `model_name` in: float32 for `'tiny'`, else `load_model`'s default on this machine."
@@ -232,8 +232,8 @@ class Pipeline:
     def tok(self): return self._subject()[1]
     @property
     def dtype(self) -> torch.dtype:
-        "The precision of the base model, known without loading it (`subject_dtype`)."
-        return self._loaded[0].dtype if self._loaded else subject_dtype(self.model_name)
+        "The precision of the base model, known without loading it (`subject_dtype`, which `load_subject` loads in)."
+        return subject_dtype(self.model_name)
 
     def out(self, notebook:str, what:str) -> Path: return artifact_path(self.figures, notebook, self.model_name, what)
 
